@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import LATENT_CLUSTER_COLUMN, CopulaConfig, FeatureSamplerConfig, FeatureSpec, MixtureConfig
+from .config import (
+    LATENT_CLUSTER_COLUMN,
+    CopulaConfig,
+    FeatureSamplerConfig,
+    FeatureSpec,
+    MixtureConfig,
+)
 
 
 def _categorical_from_uniform(spec: FeatureSpec, u: np.ndarray) -> pd.Categorical:
