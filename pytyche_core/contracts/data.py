@@ -19,6 +19,7 @@ from .frames import check_visitor_frame, violation
 from .schema import (
     RESERVED_CELL_COLUMN,
     RESERVED_PROPENSITY_COLUMN,
+    MetricFamily,
     is_feature_column,
     is_reserved_column,
     metric_family,
@@ -137,7 +138,12 @@ def _check_features(variants: tuple[VariantData, ...]) -> None:
 
 def check_observed(experiment_id: str, metric: str, variants: tuple[VariantData, ...], *,
                    strict: bool = False) -> None:
-    """Every cross-variant invariant of an experiment (frames re-checked too)."""
+    """Every cross-variant invariant of an experiment (frames re-checked too).
+
+    ``strict`` (conversions carry revenue) only means something for a
+    revenue metric; a conversion-rate experiment has no revenue to check.
+    """
+    strict = strict and metric_family(metric) is MetricFamily.HURDLE_REAL
     for v in variants:
         check_visitor_frame(v.visitors, v.name, strict=strict)
         bad = v.visitors["experiment_id"].to_numpy() != experiment_id

@@ -37,7 +37,8 @@ def is_string_column(column: pd.Series) -> bool:
     """Object or pandas string dtype whose non-missing values are all str."""
     if pd.api.types.is_string_dtype(column.dtype) and not isinstance(column.dtype, pd.CategoricalDtype):
         if column.dtype == object:
-            return bool(column.map(lambda v: isinstance(v, str)).all())
+            # infer_dtype scans in C; "string" means every non-missing value is a str.
+            return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
         return True
     return False
 
@@ -47,7 +48,7 @@ def _check_string(frame: pd.DataFrame, variant: str, name: str) -> None:
     if not is_string_column(column):
         raise violation(variant, name, f"expected a string column, got dtype {column.dtype}",
                         "cast it with .astype(str)")
-    bad = column.isna().to_numpy() | (column.astype("object").map(lambda v: isinstance(v, str) and v == "")).to_numpy(dtype=bool)
+    bad = column.isna().to_numpy() | (column.astype("object") == "").to_numpy(dtype=bool)
     if bad.any():
         raise violation(variant, name, "missing or empty value", "fill every row", frame, bad)
 
@@ -113,7 +114,8 @@ def check_visitor_frame(frame: pd.DataFrame, variant: str, *, strict: bool = Fal
     """Check one variant's visitors against the schema and its row invariants.
 
     ``strict`` adds the generator's expectation that a conversion carries
-    revenue (production data may have free conversions).
+    revenue (production data may have free conversions); callers apply it to
+    revenue metrics only.
     """
     if not isinstance(frame, pd.DataFrame):
         raise SchemaViolation(

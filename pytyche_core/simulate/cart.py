@@ -29,6 +29,11 @@ from ..contracts import CartRevenueConfig
 _EDGE = 2.0**-54
 
 
+def open_unit(uniforms: np.ndarray) -> np.ndarray:
+    """Uniforms from [0, 1) moved strictly inside (0, 1), safe for an inverse CDF."""
+    return np.clip(uniforms, _EDGE, 1.0 - _EDGE)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Catalogue:
     base_prob: np.ndarray  # (J,)
@@ -154,7 +159,7 @@ def cart_noise_from_uniforms(config: CartRevenueConfig, uniforms: np.ndarray) ->
     if u.ndim != 2 or u.shape[1] != cart_noise_width(config):
         raise ValueError(f"cart: uniforms have shape {u.shape}, expected (n, {cart_noise_width(config)}). "
                          "Fix: draw cart_noise_width(config) uniforms per visitor.")
-    inner = np.clip(u, _EDGE, 1.0 - _EDGE)
+    inner = open_unit(u)
     normals = special.ndtri(inner[:, j:2 * j])
     mu, sd = config.base_quantity_mu, config.base_quantity_sigma
     if sd == 0.0:

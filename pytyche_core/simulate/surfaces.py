@@ -8,7 +8,9 @@ works. Names compose, so an error about a bad surface can say what it was.
 
 from __future__ import annotations
 
+import functools
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -54,34 +56,26 @@ def feature_surface(name: str) -> SurfaceConfig:
     return SurfaceConfig(fn=read, name=name)
 
 
-def add_surfaces(*surfaces: SurfaceLike) -> SurfaceConfig:
-    """Element-wise sum of one or more surfaces."""
+def _combine(surfaces: tuple[SurfaceLike, ...], op: Callable[[np.ndarray, np.ndarray], np.ndarray],
+             symbol: str, caller: str) -> SurfaceConfig:
     parts = [_as_surface(s) for s in surfaces]
     if not parts:
-        raise ValueError("add_surfaces: nothing to add. Fix: pass at least one surface.")
+        raise ValueError(f"{caller}: no surfaces given. Fix: pass at least one surface.")
 
-    def total(features: pd.DataFrame) -> np.ndarray:
-        out = _evaluate(parts[0], features)
-        for part in parts[1:]:
-            out = out + _evaluate(part, features)
-        return out
+    def combined(features: pd.DataFrame) -> np.ndarray:
+        return functools.reduce(op, (_evaluate(part, features) for part in parts))
 
-    return SurfaceConfig(fn=total, name="(" + " + ".join(p.name for p in parts) + ")")
+    return SurfaceConfig(fn=combined, name="(" + f" {symbol} ".join(p.name for p in parts) + ")")
+
+
+def add_surfaces(*surfaces: SurfaceLike) -> SurfaceConfig:
+    """Element-wise sum of one or more surfaces."""
+    return _combine(surfaces, np.add, "+", "add_surfaces")
 
 
 def multiply_surfaces(*surfaces: SurfaceLike) -> SurfaceConfig:
     """Element-wise product of one or more surfaces."""
-    parts = [_as_surface(s) for s in surfaces]
-    if not parts:
-        raise ValueError("multiply_surfaces: nothing to multiply. Fix: pass at least one surface.")
-
-    def product(features: pd.DataFrame) -> np.ndarray:
-        out = _evaluate(parts[0], features)
-        for part in parts[1:]:
-            out = out * _evaluate(part, features)
-        return out
-
-    return SurfaceConfig(fn=product, name="(" + " * ".join(p.name for p in parts) + ")")
+    return _combine(surfaces, np.multiply, "*", "multiply_surfaces")
 
 
 def scale_surface(surface: SurfaceLike, factor: float) -> SurfaceConfig:
