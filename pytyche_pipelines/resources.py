@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pytyche_core.simulate import SimulatedRounds, scenario
+
 DEFAULT_DUCKDB = Path(__file__).resolve().parent.parent / "data" / "pytyche.duckdb"
 
 
@@ -35,3 +37,8 @@ class SimulatedExperiment(dg.ConfigurableResource):
     profile: str = "realistic"
     visitors_per_round: int = 5_000
     seed: int = 7
+
+    def rounds(self) -> SimulatedRounds:
+        """The library object that simulates this experiment round by round."""
+        chosen = scenario(self.scenario, k=self.arms, metric=self.metric, profile=self.profile)
+        return SimulatedRounds(self.experiment_id, chosen, self.visitors_per_round, self.seed)

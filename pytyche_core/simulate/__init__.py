@@ -28,6 +28,8 @@ from .observe import (
     realize_outcomes,
 )
 from .outcomes import PotentialOutcomes, compute_potential_outcomes
+from .rounds import SimulatedRounds
+from .scenarios import PROFILES, SCENARIO_NAMES, Scenario, scenario
 from .surfaces import (
     add_surfaces,
     constant_surface,
@@ -50,7 +52,12 @@ __all__ = [
     "MixtureConfig",
     "OutcomeNoise",
     "PotentialOutcomes",
+    "PROFILES",
+    "SCENARIO_NAMES",
+    "Scenario",
+    "SimulatedRounds",
     "SimulationConfig",
+    "scenario",
     "SurfaceConfig",
     "add_surfaces",
     "assign_and_observe",

@@ -25,6 +25,7 @@ from .schema import (
     VISITORS_TABLE,
     ensure_schema,
 )
+from .summary import round_summary
 from .write import write_round
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "read_partition",
     "read_round_truth",
     "replace_partition",
+    "round_summary",
     "transaction",
     "write_round",
 ]
