@@ -1,0 +1,87 @@
+"""``BCFConfig``: every setting of the sampler, with documented defaults.
+
+Defaults follow Hahn, Murray & Carvalho (2020): a prognostic forest of 200
+trees (alpha 0.95, beta 2) and a treatment forest of 50 trees (alpha 0.25,
+beta 3) whose trees are mostly stumps, so heterogeneity must earn its splits.
+Leaf prior variances follow MATH.md §3 (scaled by ``*_leaf_scale``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..contracts._checks import fail, finite_float, integer, set_field
+
+
+@dataclasses.dataclass(frozen=True)
+class BCFConfig:
+    """Sampler settings. ``draws`` are kept per chain; the result holds ``chains * draws`` draws.
+
+    - ``mu_trees``, ``mu_alpha``, ``mu_beta``: prognostic forest and its depth prior.
+    - ``tau_trees``, ``tau_alpha``, ``tau_beta``: treatment-effect forest and its depth prior.
+    - ``max_depth``: the deepest a leaf may sit (the root is depth 0).
+    - ``max_bins``: bins per covariate (quantiles; at most 255 cut points).
+    - ``min_leaf_size``: a grow leaving a child with fewer visitors is rejected.
+    - ``burn_in``, ``draws``, ``chains``, ``thin``: MCMC length (per chain) and thinning.
+    - ``mu_leaf_scale``, ``tau_leaf_scale``: multiply the default leaf prior variances.
+    - ``probit_delta_max``: the largest plausible change in conversion probability, which sets
+      the probit treatment leaf scale: ((delta_max / phi(0))^2 / tau_trees).
+    - ``sigma_nu``, ``sigma_quantile``: the noise prior InvGamma(nu/2, nu lam/2), lam set so that
+      P(sigma^2 < var(target)) = sigma_quantile.
+    - ``chunk``: kept draws per transfer to the host (bounds device memory; drives the progress
+      bar). The running fits and residual are recomputed exactly from the trees at the start of
+      every chunk, which stops float32 drift.
+    """
+
+    mu_trees: int = 200
+    mu_alpha: float = 0.95
+    mu_beta: float = 2.0
+    tau_trees: int = 50
+    tau_alpha: float = 0.25
+    tau_beta: float = 3.0
+    max_depth: int = 6
+    max_bins: int = 255
+    min_leaf_size: int = 5
+    burn_in: int = 200
+    draws: int = 100
+    chains: int = 2
+    thin: int = 1
+    mu_leaf_scale: float = 1.0
+    tau_leaf_scale: float = 1.0
+    probit_delta_max: float = 0.9
+    sigma_nu: float = 3.0
+    sigma_quantile: float = 0.9
+    chunk: int = 25
+
+    def __post_init__(self) -> None:
+        owner = "BCFConfig"
+        for name, minimum in (("mu_trees", 1), ("tau_trees", 1), ("max_depth", 1), ("min_leaf_size", 0),
+                              ("burn_in", 0), ("draws", 1), ("chains", 1), ("thin", 1),
+                              ("chunk", 1)):
+            set_field(self, name, integer(owner, name, getattr(self, name), minimum=minimum))
+        if self.max_depth > 10:
+            raise fail(owner, "max_depth", f"{self.max_depth} > 10", "BCF trees are shallow; use <= 10")
+        max_bins = integer(owner, "max_bins", self.max_bins, minimum=2)
+        if max_bins > 256:
+            raise fail(owner, "max_bins", f"{max_bins} > 256", "bins are uint8: use at most 256")
+        for name in ("mu_alpha", "tau_alpha"):
+            value = finite_float(owner, name, getattr(self, name))
+            if not 0.0 < value < 1.0:
+                raise fail(owner, name, f"{value} outside (0, 1)", "pass a split probability at the root")
+            set_field(self, name, value)
+        for name in ("mu_beta", "tau_beta", "mu_leaf_scale", "tau_leaf_scale", "sigma_nu"):
+            value = finite_float(owner, name, getattr(self, name))
+            if value <= 0 and name != "mu_beta" and name != "tau_beta":
+                raise fail(owner, name, f"{value} <= 0", "pass a positive value")
+            if value < 0:
+                raise fail(owner, name, f"{value} < 0", "pass a non-negative value")
+            set_field(self, name, value)
+        for name in ("probit_delta_max", "sigma_quantile"):
+            value = finite_float(owner, name, getattr(self, name))
+            if not 0.0 < value < 1.0:
+                raise fail(owner, name, f"{value} outside (0, 1)", "pass a value in (0, 1)")
+            set_field(self, name, value)
+
+    @property
+    def total_draws(self) -> int:
+        return self.chains * self.draws

@@ -1,0 +1,117 @@
+"""Heap-array forests: fixed-depth trees stacked per forest, and what follows from their shape.
+
+A forest of ``m`` trees of maximum depth ``D`` is three arrays:
+
+- ``var[m, H]`` and ``cut[m, H]`` with ``H = 2**D``: the split of internal
+  node ``j`` (heap numbering, root 1, children ``2j`` and ``2j+1``); ``var = -1``
+  marks a node that does not split. A visitor goes left when its bin of
+  ``var`` is ``<= cut``.
+- ``leaf[m, 2H, C]``: the value of every node slot, read at leaves. ``C`` is 1
+  for a scalar forest; for the treatment forest it is K (one column per arm,
+  column 0 = control, held at 0), so a visitor's contribution is
+  ``leaf[its leaf, its arm]``.
+
+Every function here looks at shape only (no data, no residuals) and works on
+one tree; ``jax.vmap`` lifts it to a forest.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Forest(NamedTuple):
+    """One forest's trees (a pytree)."""
+
+    var: jax.Array   # int32 [m, H]
+    cut: jax.Array   # int32 [m, H]
+    leaf: jax.Array  # float32 [m, 2H, C]
+
+
+def empty_forest(n_trees: int, depth: int, n_columns: int) -> Forest:
+    """Every tree a lone root with value 0."""
+    h = 2**depth
+    return Forest(var=jnp.full((n_trees, h), -1, jnp.int32), cut=jnp.zeros((n_trees, h), jnp.int32),
+                  leaf=jnp.zeros((n_trees, 2 * h, n_columns), jnp.float32))
+
+
+def node_depths(depth: int) -> np.ndarray:
+    """Depth of every slot 0 .. 2H-1 (slot 0 unused, given depth 0)."""
+    slots = np.arange(2 ** (depth + 1))
+    return np.where(slots > 0, np.floor(np.log2(np.maximum(slots, 1))), 0).astype(np.int32)
+
+
+def is_internal(var: jax.Array) -> jax.Array:
+    """Bool [2H]: the slot splits (slots >= H never do)."""
+    return jnp.concatenate([var >= 0, jnp.zeros_like(var, dtype=bool)])
+
+
+def exists(var: jax.Array) -> jax.Array:
+    """Bool [2H]: the slot is a node of the tree (the root, or a child of an internal node)."""
+    internal = is_internal(var)
+    slots = jnp.arange(internal.shape[0])
+    parent_internal = internal[slots // 2]
+    return (slots == 1) | ((slots >= 2) & parent_internal)
+
+
+def is_leaf(var: jax.Array) -> jax.Array:
+    return exists(var) & ~is_internal(var)
+
+
+def is_nog(var: jax.Array) -> jax.Array:
+    """Bool [2H]: internal nodes whose two children are both leaves (the prunable ones)."""
+    internal = is_internal(var)
+    slots = jnp.arange(internal.shape[0])
+    left = jnp.minimum(2 * slots, internal.shape[0] - 1)
+    right = jnp.minimum(2 * slots + 1, internal.shape[0] - 1)
+    children_leaves = ~internal[left] & ~internal[right]
+    return internal & children_leaves & (slots >= 1)
+
+
+def node_ranges(var: jax.Array, cut: jax.Array, n_bins: jax.Array, depth: int) -> tuple[jax.Array, jax.Array]:
+    """Inclusive bin range ``[lo, hi]`` of every slot for every variable, int32 [2H, p].
+
+    The range narrows along the path from the root: going left through
+    ``(v, c)`` caps ``hi[v]`` at ``c``, going right lifts ``lo[v]`` to ``c + 1``.
+    Computed level by level (``depth`` passes).
+    """
+    n_slots = 2 * var.shape[0]
+    p = n_bins.shape[0]
+    slots = jnp.arange(n_slots)
+    parent = slots // 2
+    right = (slots % 2) == 1
+    pvar = jnp.where(slots >= 2, jnp.concatenate([var, jnp.full_like(var, -1)])[parent], -1)
+    pcut = jnp.concatenate([cut, jnp.zeros_like(cut)])[parent]
+    hit = (pvar[:, None] == jnp.arange(p)[None, :]) & (slots >= 2)[:, None]
+    lo = jnp.zeros((n_slots, p), jnp.int32)
+    hi = jnp.broadcast_to(n_bins.astype(jnp.int32) - 1, (n_slots, p))
+    for _ in range(depth):
+        lo_p, hi_p = lo[parent], hi[parent]
+        lo = jnp.where(hit & right[:, None], jnp.maximum(lo_p, pcut[:, None] + 1), lo_p)
+        hi = jnp.where(hit & ~right[:, None], jnp.minimum(hi_p, pcut[:, None]), hi_p)
+    return lo, hi
+
+
+def split_probability(alpha: float, beta: float, depth_of: jax.Array, max_depth: int,
+                      can_split: jax.Array) -> jax.Array:
+    """Prior probability that a node splits: alpha (1 + d)^-beta, 0 at max depth or with no cut left."""
+    p = alpha * (1.0 + depth_of.astype(jnp.float32)) ** (-beta)
+    return jnp.where((depth_of < max_depth) & can_split, p, 0.0)
+
+
+def leaf_of(var: jax.Array, cut: jax.Array, bins: jax.Array, depth: int) -> jax.Array:
+    """Leaf slot of every visitor in one tree: walk ``depth`` levels; int32 [n]. ``bins`` uint8 [p, n]."""
+    n = bins.shape[1]
+    node = jnp.ones(n, jnp.int32)
+    cols = jnp.arange(n)
+    h = var.shape[0]
+    for _ in range(depth):
+        safe = jnp.minimum(node, h - 1)
+        v = jnp.where(node < h, var[safe], -1)
+        go_right = bins[jnp.maximum(v, 0), cols].astype(jnp.int32) > cut[safe]
+        node = jnp.where(v >= 0, 2 * node + go_right.astype(jnp.int32), node)
+    return node

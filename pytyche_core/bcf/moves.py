@@ -1,0 +1,117 @@
+"""Grow / prune proposals and the shape-only part of their acceptance ratio (MATH.md §2).
+
+Everything here depends on tree shapes alone, so it runs for all trees of a
+forest at once (``jax.vmap`` over trees). The data-dependent part (leaf
+likelihoods) is added tree by tree in the sweep.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .forest import (
+    exists,
+    is_internal,
+    is_leaf,
+    is_nog,
+    node_depths,
+    node_ranges,
+    split_probability,
+)
+
+
+class Move(NamedTuple):
+    """One proposed move of one tree.
+
+    ``node`` is the leaf to grow or the node to prune (0 when no move is
+    possible); a grow splits it on ``(var, cut)``. ``log_ratio`` is the log
+    of everything in the acceptance ratio except the likelihood.
+    """
+
+    grow: jax.Array       # bool
+    node: jax.Array       # int32
+    var: jax.Array        # int32
+    cut: jax.Array        # int32
+    log_ratio: jax.Array  # float32
+
+
+def _pick(key: jax.Array, mask: jax.Array) -> jax.Array:
+    """A uniform index among the True entries of ``mask`` (0 if none)."""
+    logits = jnp.where(mask, 0.0, -jnp.inf)
+    return jnp.where(mask.any(), jax.random.categorical(key, logits), 0).astype(jnp.int32)
+
+
+def _log(x: jax.Array) -> jax.Array:
+    return jnp.log(jnp.maximum(x, 1e-30))
+
+
+def propose(key: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
+            alpha: float, beta: float) -> Move:
+    """Propose a grow or a prune for one tree; ``n_bins`` [p] is 1 for variables the forest may not use."""
+    k_move, k_grow, k_prune, k_var, k_cut = jax.random.split(key, 5)
+    depth_of = jnp.asarray(node_depths(depth))
+    lo, hi = node_ranges(var, cut, n_bins, depth)
+    avail = jnp.maximum(hi - lo, 0)                      # cut points left per node and variable
+    can_split = (avail > 0).any(axis=1)
+    leaves = is_leaf(var)
+    growable = leaves & (depth_of < depth) & can_split
+    nogs = is_nog(var)
+    b, w = growable.sum(), nogs.sum()
+    p_grow = jnp.where(w == 0, 1.0, jnp.where(b == 0, 0.0, 0.5))
+    possible = (b > 0) | (w > 0)
+    grow = (jax.random.uniform(k_move) < p_grow) & possible
+
+    # Grow: a growable leaf, a variable with a cut left there, a cut in its range.
+    g_node = _pick(k_grow, growable)
+    g_var = _pick(k_var, avail[g_node] > 0)
+    g_cut = lo[g_node, g_var] + jnp.floor(jax.random.uniform(k_cut) * avail[g_node, g_var]).astype(jnp.int32)
+    g_cut = jnp.minimum(g_cut, hi[g_node, g_var] - 1)
+    # Prune: a node whose children are both leaves.
+    p_node = _pick(k_prune, nogs)
+
+    node = jnp.where(grow, g_node, jnp.where(possible, p_node, 0))
+    split_var = jnp.where(grow, g_var, var[jnp.minimum(node, var.shape[0] - 1)])
+    split_cut = jnp.where(grow, g_cut, cut[jnp.minimum(node, var.shape[0] - 1)])
+
+    # The children of `node` after the split (grow) or before the merge (prune).
+    d = depth_of[node]
+    others = ((avail[node] > 0) & (jnp.arange(avail.shape[1]) != split_var)).any()
+    left_can = others | (split_cut - lo[node, split_var] > 0)
+    right_can = others | (hi[node, split_var] - split_cut - 1 > 0)
+    p_node_split = split_probability(alpha, beta, d, depth, jnp.asarray(True))
+    p_left = split_probability(alpha, beta, d + 1, depth, left_can)
+    p_right = split_probability(alpha, beta, d + 1, depth, right_can)
+    log_prior_grow = _log(p_node_split) + jnp.log1p(-p_left) + jnp.log1p(-p_right) - jnp.log1p(-p_node_split)
+    child_growable = ((d + 1 < depth) & left_can).astype(jnp.int32) + ((d + 1 < depth) & right_can).astype(jnp.int32)
+
+    sibling = node ^ 1
+    sibling_leaf = leaves[jnp.clip(sibling, 0, leaves.shape[0] - 1)] & (node >= 2)
+    # Grow T -> T': b' = b - 1 + growable children; w' = w + 1 - [parent was a nog in T].
+    b_after_grow = b - 1 + child_growable
+    w_after_grow = w + 1 - sibling_leaf.astype(jnp.int32)
+    p_prune_after = jnp.where(b_after_grow == 0, 1.0, 0.5)
+    log_grow = (log_prior_grow + _log(p_prune_after) - _log(w_after_grow.astype(jnp.float32))
+                - _log(p_grow) + _log(b.astype(jnp.float32)))
+    # Prune T -> T': b' = b + 1 - growable children; w' = w - 1 + [parent becomes a nog].
+    b_after_prune = b + 1 - child_growable
+    w_after_prune = w - 1 + sibling_leaf.astype(jnp.int32)
+    p_grow_after = jnp.where(w_after_prune == 0, 1.0, 0.5)
+    log_prune = (-log_prior_grow - (_log(1.0 - p_grow) - _log(w.astype(jnp.float32)))
+                 + _log(p_grow_after) - _log(b_after_prune.astype(jnp.float32)))
+
+    log_ratio = jnp.where(possible, jnp.where(grow, log_grow, log_prune), -jnp.inf)
+    return Move(grow=grow, node=node, var=split_var.astype(jnp.int32), cut=split_cut.astype(jnp.int32),
+                log_ratio=log_ratio.astype(jnp.float32))
+
+
+def propose_forest(key: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
+                   alpha: float, beta: float) -> Move:
+    """One proposal per tree, all trees at once."""
+    keys = jax.random.split(key, var.shape[0])
+    return jax.vmap(lambda k, v, c: propose(k, v, c, n_bins, depth=depth, alpha=alpha, beta=beta))(keys, var, cut)
+
+
+__all__ = ["Move", "exists", "is_internal", "propose", "propose_forest"]

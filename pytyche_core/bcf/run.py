@@ -1,0 +1,198 @@
+"""Running a channel: init, blocks of jitted iterations over vectorised chains, draws to the host.
+
+``init`` builds one chain's state, ``models.step`` advances it, and this
+module owns the loop: a jitted block of ``chunk * thin`` iterations (a
+``lax.scan``, chains ``vmap``-ed) that returns ``chunk`` kept draws, called
+repeatedly from the host so device memory stays bounded and progress can be
+shown. One compilation serves burn-in and sampling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtri
+from scipy import stats
+
+from .config import BCFConfig
+from .forest import empty_forest
+from .models import (
+    ChannelData,
+    ChannelSpec,
+    ChannelState,
+    draw_latent,
+    fits,
+    refresh_residual,
+    step,
+)
+from .sweep import ForestPrior
+
+_PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelInputs:
+    """Host arrays of one channel.
+
+    ``bins`` uint8 [p, n]; ``n_bins`` [p]; ``arm`` int [n] (0 = control);
+    ``target`` float [n] (outcome, or 0/1 for probit); ``weight`` float [n]
+    (1 = in the likelihood, 0 = carried along for prediction only);
+    ``tau_allowed`` bool [p] (False for reserved design columns).
+    """
+
+    bins: np.ndarray
+    n_bins: np.ndarray
+    arm: np.ndarray
+    n_arms: int
+    target: np.ndarray
+    weight: np.ndarray
+    tau_allowed: np.ndarray
+    probit: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelDraws:
+    """Posterior draws of one channel on the original scale, chains first.
+
+    ``mu`` [chains, draws, n] includes the offset; ``tau`` [chains, draws, n, K-1]
+    are the arm-vs-control contrasts on the linear-predictor scale;
+    ``sigma2`` [chains, draws] (1 for probit).
+    """
+
+    mu: np.ndarray
+    tau: np.ndarray
+    sigma2: np.ndarray
+    acceptance: np.ndarray  # [blocks, 2]: mean acceptance of mu and tau moves
+    seconds: float
+
+
+def _spec(config: BCFConfig, probit: bool, prior_only: bool = False) -> ChannelSpec:
+    return ChannelSpec(
+        mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size)),
+        tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size)),
+        probit=probit, prior_only=prior_only)
+
+
+def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
+    """Device arrays plus the (centre, scale) that maps the model scale back to the outcome."""
+    w = inputs.weight.astype(np.float64)
+    if w.sum() <= 0:
+        raise ValueError("no visitor carries weight in this channel. Fix: pass data with at least one outcome.")
+    y = inputs.target.astype(np.float64)
+    k = inputs.n_arms
+    if inputs.probit:
+        rate = float((w * y).sum() / w.sum())
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"the binary outcome is constant (rate {rate}). Fix: a probit fit needs both "
+                             "conversions and non-conversions.")
+        centre, scale, offset = 0.0, 1.0, float(ndtri(rate))
+        mu_var = config.mu_leaf_scale / config.mu_trees
+        tau_var = config.tau_leaf_scale * (config.probit_delta_max / _PHI0) ** 2 / config.tau_trees
+        target = y
+    else:
+        centre = float((w * y).sum() / w.sum())
+        var = float((w * (y - centre) ** 2).sum() / w.sum())
+        if not var > 0:
+            raise ValueError("the outcome is constant over the fitted visitors. Fix: nothing to model; "
+                             "check the data.")
+        scale, offset = math.sqrt(var), 0.0
+        mu_var = config.mu_leaf_scale * 2.0 / config.mu_trees
+        tau_var = config.tau_leaf_scale * 0.5 / config.tau_trees
+        target = np.where(w > 0, (y - centre) / scale, 0.0)
+    nu = config.sigma_nu
+    lam = stats.chi2.ppf(1.0 - config.sigma_quantile, nu) / nu  # P(sigma2 < 1) = quantile, target sd 1
+    tau_bins = np.where(inputs.tau_allowed, inputs.n_bins, 1)
+    data = ChannelData(
+        bins=jnp.asarray(inputs.bins, jnp.uint8), arm=jnp.asarray(inputs.arm, jnp.int32),
+        weight=jnp.asarray(w, jnp.float32), target=jnp.asarray(target, jnp.float32),
+        offset=jnp.float32(offset), mu_bins=jnp.asarray(inputs.n_bins, jnp.int32),
+        tau_bins=jnp.asarray(tau_bins, jnp.int32), mu_prior_var=jnp.asarray([mu_var], jnp.float32),
+        tau_prior_var=jnp.asarray([0.0] + [tau_var] * (k - 1), jnp.float32),
+        nu=jnp.float32(nu), lam=jnp.float32(lam))
+    return data, centre, scale
+
+
+def _node_dtype(depth: int):
+    return jnp.uint8 if 2 ** (depth + 1) <= 256 else jnp.int32
+
+
+def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int, probit: bool) -> ChannelState:
+    """Every tree a root at 0; the latent utilities drawn given the offset (probit)."""
+    n = data.target.shape[0]
+    latent = draw_latent(key, jnp.full(n, data.offset), data.target) if probit else data.target
+    dtype = _node_dtype(config.max_depth)
+    return ChannelState(
+        mu=empty_forest(config.mu_trees, config.max_depth, 1),
+        tau=empty_forest(config.tau_trees, config.max_depth, n_arms),
+        mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
+        latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0))
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin"), donate_argnums=(0,))
+def _block(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: ChannelSpec, chunk: int,
+           thin: int):
+    """``chunk * thin`` iterations of every chain; returns the states and ``chunk`` kept draws."""
+    states = jax.vmap(refresh_residual, in_axes=(0, None))(states, data)
+    n_chains = states.sigma2.shape[0]
+
+    def one_iteration(states, key):
+        keys = jax.random.split(key, n_chains)
+        return jax.vmap(step, in_axes=(0, 0, None, None))(keys, states, data, spec)
+
+    def one_draw(states, key):
+        states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
+        mu, tau = jax.vmap(fits)(states)
+        kept = (mu, tau, states.sigma2)
+        return states, (kept, acceptance.mean(axis=(0, 1)))
+
+    states, (kept, acceptance) = jax.lax.scan(one_draw, states, jax.random.split(key, chunk))
+    return states, kept, acceptance.mean(axis=0)
+
+
+def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, progress: bool = False,
+                label: str = "fit", prior_only: bool = False) -> ChannelDraws:
+    """Burn in and sample ``config.chains`` chains of one channel; draws come back on the host."""
+    started = time.perf_counter()
+    data, centre, scale = _device_data(inputs, config)
+    spec = _spec(config, inputs.probit, prior_only)
+    k_init, k_run = jax.random.split(key)
+    states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.probit))(
+        jax.random.split(k_init, config.chains))
+    per_block = config.chunk * config.thin
+    burn_blocks = -(-config.burn_in // per_block)
+    draw_blocks = -(-config.draws // config.chunk)
+    n = inputs.target.shape[0]
+    mu = np.empty((config.chains, draw_blocks * config.chunk, n), np.float32)
+    tau = np.empty((config.chains, draw_blocks * config.chunk, n, inputs.n_arms - 1), np.float32)
+    sigma2 = np.empty((config.chains, draw_blocks * config.chunk), np.float32)
+    acceptance = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=(burn_blocks + draw_blocks) * per_block, desc=label, unit="it")
+    for b, k in enumerate(jax.random.split(k_run, burn_blocks + draw_blocks)):
+        states, kept, acc = _block(states, k, data, spec=spec, chunk=config.chunk, thin=config.thin)
+        acceptance.append(np.asarray(acc))
+        if b >= burn_blocks:
+            lo = (b - burn_blocks) * config.chunk
+            m_draw, t_draw, s_draw = (np.asarray(x) for x in kept)  # [chunk, chains, ...]
+            mu[:, lo:lo + config.chunk] = np.moveaxis(m_draw, 0, 1)
+            tau[:, lo:lo + config.chunk] = np.moveaxis(t_draw, 0, 1)
+            sigma2[:, lo:lo + config.chunk] = s_draw.T
+        if bar is not None:
+            bar.update(per_block)
+    if bar is not None:
+        bar.close()
+    keep = slice(0, config.draws)
+    offset = float(data.offset)
+    mu = centre + scale * (offset + mu[:, keep])
+    tau = scale * tau[:, keep]
+    sigma2 = scale**2 * sigma2[:, keep]
+    return ChannelDraws(mu=mu.astype(np.float32), tau=tau.astype(np.float32), sigma2=sigma2.astype(np.float32),
+                        acceptance=np.array(acceptance), seconds=time.perf_counter() - started)
