@@ -1,16 +1,23 @@
 """pytyche: adaptive, batched e-commerce experiments with a hurdle Bayesian Causal Forest.
 
-``import pytyche_core as pt``. The public surface grows with the engine;
-today it holds the contracts, the ground-truth simulator and the store.
+``import pytyche_core as pt``:
+
+- ``pt.simulate(config)``: a simulated experiment with its aligned ground truth;
+- ``pt.load_experiment(source, experiment_id)``: observed data from the store or a file;
+- ``pt.fit(observed)``: the BCF posterior (hurdle, binary or continuous);
+- the contract types (``pt.ObservedExperimentData``, ``pt.SegmentRule``, ...).
 """
 
+from .bcf import BCFConfig
 from .contracts import *  # noqa: F403
 from .contracts import __all__ as _contract_names
+from .posterior import BinaryBCFResult, ContinuousBCFResult, HurdleBCFResult, fit
 from .simulate import simulate
 from .store import load_experiment
 from .validation import validate_alignment, validate_feature_names, validate_observed_data
 
 __version__ = "0.1.0"
 
-__all__ = [*_contract_names, "load_experiment", "simulate", "validate_alignment", "validate_feature_names",
+__all__ = [*_contract_names, "BCFConfig", "BinaryBCFResult", "ContinuousBCFResult", "HurdleBCFResult", "fit",
+           "load_experiment", "simulate", "validate_alignment", "validate_feature_names",
            "validate_observed_data"]

@@ -31,6 +31,7 @@ from .models import (
     refresh_residual,
     step,
 )
+from .stored import StoredForests
 from .sweep import ForestPrior
 
 _PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
@@ -68,6 +69,10 @@ class ChannelDraws:
     mu: np.ndarray
     tau: np.ndarray
     sigma2: np.ndarray
+    forests: StoredForests  # the trees of every kept draw, to predict for new visitors
+    centre: float           # outcome = centre + scale * model scale
+    scale: float
+    offset: float           # model-scale intercept (probit: Phi^-1 of the observed rate)
     acceptance: np.ndarray  # [blocks, 2]: mean acceptance of mu and tau moves
     seconds: float
 
@@ -148,7 +153,7 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: Cha
     def one_draw(states, key):
         states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
         mu, tau = jax.vmap(fits)(states)
-        kept = (mu, tau, states.sigma2)
+        kept = (mu, tau, states.sigma2, states.mu, states.tau)
         return states, (kept, acceptance.mean(axis=(0, 1)))
 
     states, (kept, acceptance) = jax.lax.scan(one_draw, states, jax.random.split(key, chunk))
@@ -171,6 +176,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     mu = np.empty((config.chains, draw_blocks * config.chunk, n), np.float32)
     tau = np.empty((config.chains, draw_blocks * config.chunk, n, inputs.n_arms - 1), np.float32)
     sigma2 = np.empty((config.chains, draw_blocks * config.chunk), np.float32)
+    forests = StoredForests.allocate(config, inputs.n_arms, draw_blocks * config.chunk)
     acceptance = []
     bar = None
     if progress:
@@ -181,10 +187,11 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         acceptance.append(np.asarray(acc))
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk
-            m_draw, t_draw, s_draw = (np.asarray(x) for x in kept)  # [chunk, chains, ...]
+            m_draw, t_draw, s_draw = (np.asarray(x) for x in kept[:3])  # [chunk, chains, ...]
             mu[:, lo:lo + config.chunk] = np.moveaxis(m_draw, 0, 1)
             tau[:, lo:lo + config.chunk] = np.moveaxis(t_draw, 0, 1)
             sigma2[:, lo:lo + config.chunk] = s_draw.T
+            forests.store(slice(lo, lo + config.chunk), kept[3], kept[4])
         if bar is not None:
             bar.update(per_block)
     if bar is not None:
@@ -195,4 +202,5 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     tau = scale * tau[:, keep]
     sigma2 = scale**2 * sigma2[:, keep]
     return ChannelDraws(mu=mu.astype(np.float32), tau=tau.astype(np.float32), sigma2=sigma2.astype(np.float32),
+                        forests=forests.first(config.draws), centre=centre, scale=scale, offset=offset,
                         acceptance=np.array(acceptance), seconds=time.perf_counter() - started)

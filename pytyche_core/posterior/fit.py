@@ -1,0 +1,114 @@
+"""``pt.fit``: observed experiment data -> a fitted BCF result of the right kind.
+
+The model follows the metric's family: revenue per visitor -> hurdle
+(probit conversion x log-normal order value), conversion -> probit BCF; any
+metric may be fit as a plain Gaussian BCF on ``revenue`` with
+``model="continuous"``.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from ..bcf.config import BCFConfig
+from ..bcf.design import ModelDesign, build_design
+from ..bcf.run import ChannelInputs, run_channel
+from ..contracts import MetricFamily, ObservedExperimentData
+from ..validation import validate_observed_data
+from .channels import ChannelFits
+from .results import BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
+
+_MODELS = {MetricFamily.HURDLE_REAL: "hurdle", MetricFamily.BINARY: "binary", MetricFamily.CONTINUOUS: "continuous"}
+
+
+def _channel(design: ModelDesign, target: np.ndarray, weight: np.ndarray, probit: bool, pooling: str,
+             config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelFits:
+    """Run one channel: a joint fit over all arms, or one control-vs-arm fit per treatment."""
+    base = dict(bins=design.binned.bins, n_bins=design.binned.n_bins, target=target.astype(np.float32),
+                tau_allowed=design.tau_allowed, probit=probit)
+    if pooling == "joint":
+        inputs = ChannelInputs(arm=design.arm, n_arms=design.n_arms, weight=weight.astype(np.float32), **base)
+        return ChannelFits((run_channel(inputs, config, key, progress=progress, label=label),), probit)
+    fits = []
+    for j, k in enumerate(jax.random.split(key, design.n_arms - 1), start=1):
+        # Visitors of other arms ride along with weight 0, so every visitor gets predictions.
+        in_pair = (design.arm == 0) | (design.arm == j)
+        inputs = ChannelInputs(arm=(design.arm == j).astype(np.int32), n_arms=2,
+                               weight=(weight * in_pair).astype(np.float32), **base)
+        fits.append(run_channel(inputs, config, k, progress=progress, label=f"{label} ({design.arm_names[j]})"))
+    return ChannelFits(tuple(fits), probit)
+
+
+def _check_converters(observed: ObservedExperimentData, positive: np.ndarray, arm: np.ndarray,
+                      min_leaf: int) -> None:
+    for k, name in enumerate(observed.arm_names):
+        if not positive[arm == k].any():
+            raise ValueError(f"arm {name!r} has no converter with revenue > 0, so its order-value effect "
+                             "cannot be estimated. Fix: collect more data, or fit metric "
+                             "'conversion_rate' (model='binary').")
+    if positive.sum() < 2 * max(min_leaf, 1):
+        raise ValueError(f"only {int(positive.sum())} converters with revenue: too few for the order-value "
+                         f"model (minimum leaf size {min_leaf}). Fix: collect more data.")
+
+
+def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCFConfig | None = None,
+        seed: int = 0, progress: bool = False, model: str | None = None):
+    """Fit a BCF to ``observed`` and return its posterior.
+
+    - ``pooling``: ``"joint"`` (one treatment forest whose leaves carry one
+      value per treatment, so arms share topology) or ``"independent"`` (a
+      control-vs-arm fit per treatment).
+    - ``config``: sampler settings (``BCFConfig()`` by default).
+    - ``seed``: the run is deterministic on CPU for a given seed.
+    - ``model``: ``None`` follows the metric (hurdle / binary); ``"continuous"``
+      fits a Gaussian BCF to ``revenue``.
+
+    Returns ``HurdleBCFResult``, ``BinaryBCFResult`` or ``ContinuousBCFResult``.
+    Converters with zero revenue (allowed in production data) stay in the
+    conversion channel and are left out of the order-value channel, which
+    models log revenue; ``result.info.zero_revenue_converters`` counts them.
+    """
+    validate_observed_data(observed)
+    config = BCFConfig() if config is None else config
+    if not isinstance(config, BCFConfig):
+        raise TypeError(f"fit: config must be a BCFConfig, got {type(config).__name__}")
+    if pooling not in ("joint", "independent"):
+        raise ValueError(f"fit: pooling must be 'joint' or 'independent', got {pooling!r}")
+    model = model or _MODELS[observed.metric_family]
+    if model not in ("hurdle", "binary", "continuous"):
+        raise ValueError(f"fit: model must be 'hurdle', 'binary' or 'continuous', got {model!r}")
+    if model == "hurdle" and observed.metric_family is not MetricFamily.HURDLE_REAL:
+        raise ValueError(f"fit: a hurdle model needs a revenue metric, not {observed.metric!r}. "
+                         "Fix: use model='binary' for conversion.")
+    design = build_design(observed, config.max_bins, config.min_leaf_size)
+    visitors = observed.visitors()
+    converted = visitors["converted"].to_numpy(dtype=bool)
+    revenue = visitors["revenue"].to_numpy(dtype=np.float64)
+    ones = np.ones(design.n_visitors)
+    k_conv, k_order = jax.random.split(jax.random.PRNGKey(seed))
+    device = jax.default_backend()
+    if model == "binary":
+        conversion = _channel(design, converted.astype(float), ones, True, pooling, config, k_conv, progress,
+                              "conversion")
+        info = FitInfo(pooling, seed, device, {"conversion": sum(f.seconds for f in conversion.fits)})
+        return BinaryBCFResult(observed, config, design, info, conversion)
+    if model == "continuous":
+        outcome = _channel(design, revenue, ones, False, pooling, config, k_conv, progress, "outcome")
+        info = FitInfo(pooling, seed, device, {"outcome": sum(f.seconds for f in outcome.fits)})
+        return ContinuousBCFResult(observed, config, design, info, outcome, "revenue")
+    positive = converted & (revenue > 0)
+    _check_converters(observed, positive, design.arm, config.min_leaf_size)
+    conversion = _channel(design, converted.astype(float), ones, True, pooling, config, k_conv, progress,
+                          "conversion")
+    log_revenue = np.where(positive, np.log(np.where(positive, revenue, 1.0)), 0.0)
+    order = _channel(design, log_revenue, positive.astype(float), False, pooling, config, k_order, progress,
+                     "order value")
+    info = FitInfo(pooling, seed, device,
+                   {"conversion": sum(f.seconds for f in conversion.fits),
+                    "order_value": sum(f.seconds for f in order.fits)},
+                   zero_revenue_converters=int((converted & ~positive).sum()))
+    return HurdleBCFResult(observed, config, design, info, conversion, order)
+
+
+__all__ = ["fit"]

@@ -1,0 +1,183 @@
+"""Fitted BCF results: the posterior draws of every visitor's effect, and where they came from.
+
+``HurdleBCFResult`` (revenue per visitor), ``BinaryBCFResult`` (conversion)
+and ``ContinuousBCFResult`` (a Gaussian outcome) share one surface: the
+observed data they were fit on, the config, ``cate_samples`` of shape
+``(n, S, K-1)`` aligned with the concatenated visitor rows (control first),
+``predict`` for new visitors from the stored forests, ``save`` / ``load``
+and ``diagnostics``. S = chains x draws, chain-major.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from ..bcf.binning import apply_bins
+from ..bcf.config import BCFConfig
+from ..bcf.design import ModelDesign, covariate_frame
+from ..contracts import ObservedExperimentData
+from .channels import ChannelFits
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FitInfo:
+    """How a fit was made: pooling, seed, the JAX backend, seconds per channel, zero-revenue converters."""
+
+    pooling: str
+    seed: int
+    device: str
+    seconds: dict[str, float]
+    zero_revenue_converters: int = 0
+
+
+class BCFResult:
+    """Common surface of the three result types (not constructed directly)."""
+
+    model: str = ""
+
+    def __init__(self, observed: ObservedExperimentData, config: BCFConfig, design: ModelDesign,
+                 info: FitInfo) -> None:
+        self.observed = observed
+        self.config = config
+        self.design = design
+        self.info = info
+        self.is_calibrated = False
+
+    # -- shape --------------------------------------------------------------------------
+    @property
+    def treatment_names(self) -> tuple[str, ...]:
+        return self.observed.treatment_names
+
+    @property
+    def n_draws(self) -> int:
+        return self.config.chains * self.config.draws
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(experiment={self.observed.experiment_id!r}, n={self.observed.n_visitors}, "
+                f"arms={list(self.observed.arm_names)}, draws={self.n_draws}, pooling={self.info.pooling!r}, "
+                f"device={self.info.device!r})")
+
+    # -- effects ------------------------------------------------------------------------
+    def _contrasts(self, j: int, new_bins: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Draws [S, n] of treatment j+1 vs control; key "total" plus any decomposition parts."""
+        raise NotImplementedError
+
+    def _stack(self, new_bins: np.ndarray | None) -> dict[str, np.ndarray]:
+        parts = [self._contrasts(j, new_bins) for j in range(len(self.treatment_names))]
+        return {key: np.ascontiguousarray(np.stack([p[key].T for p in parts], axis=-1), dtype=np.float32)
+                for key in parts[0]}
+
+    @functools.cached_property
+    def _training_effects(self) -> dict[str, np.ndarray]:
+        return self._stack(None)
+
+    @property
+    def cate_samples(self) -> np.ndarray:
+        """Effect draws of every treatment vs control, float32 ``(n, S, K-1)``, metric units."""
+        return self._training_effects["total"]
+
+    def _bins_for(self, visitors: pd.DataFrame) -> np.ndarray:
+        if not isinstance(visitors, pd.DataFrame):
+            raise TypeError(f"predict: expected a DataFrame of visitors, got {type(visitors).__name__}")
+        names = self.design.binned.names
+        features = tuple(n for n in names if n not in self.design.propensity_fill)
+        missing = [f for f in features if f not in visitors.columns]
+        if missing:
+            raise KeyError(f"predict: visitors lack the features {missing}. Fix: pass the columns the "
+                           f"model was fit on: {list(features)}.")
+        frame = covariate_frame(visitors, features, tuple(self.design.propensity_fill),
+                                fill=self.design.propensity_fill)
+        return apply_bins(frame[list(names)], self.design.binned.features)
+
+    def predict(self, visitors: pd.DataFrame) -> np.ndarray:
+        """Effect draws ``(len(visitors), S, K-1)`` for new visitors, from the stored forests.
+
+        Missing propensity columns (visitors not yet assigned) take the
+        training mean: the prognostic forest uses them, the effect forest never does.
+        """
+        return self._stack(self._bins_for(visitors))["total"]
+
+
+class ContinuousBCFResult(BCFResult):
+    """A Gaussian BCF on the outcome: effects are tau_k(x) in outcome units."""
+
+    model = "continuous"
+
+    def __init__(self, observed, config, design, info, outcome: ChannelFits, outcome_column: str) -> None:
+        super().__init__(observed, config, design, info)
+        self.outcome = outcome
+        self.outcome_column = outcome_column
+
+    def _contrasts(self, j, new_bins):
+        pred = None if new_bins is None else self.outcome.predict_new(j, new_bins)
+        base, arm = self.outcome.predictors(j, training=pred)
+        return {"total": arm - base}
+
+
+class BinaryBCFResult(BCFResult):
+    """A probit BCF on conversion: effects are Phi(eta_k) - Phi(eta_0) in probability units."""
+
+    model = "binary"
+
+    def __init__(self, observed, config, design, info, conversion: ChannelFits) -> None:
+        super().__init__(observed, config, design, info)
+        self.conversion = conversion
+
+    def _contrasts(self, j, new_bins):
+        pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
+        base, arm = self.conversion.predictors(j, training=pred)
+        return {"total": ndtr(arm) - ndtr(base)}
+
+
+class HurdleBCFResult(BCFResult):
+    """Conversion (probit BCF) x order value (Gaussian BCF on log revenue of converters).
+
+    Per draw, revenue per visitor under arm k is Phi(eta_k) exp(nu_k + sigma^2 / 2);
+    ``rpv_cate_samples`` are the contrasts vs control, and they split exactly
+    into ``conversion_part_samples`` ((p_k - p_0) m_0) and
+    ``order_value_part_samples`` (p_k (m_k - m_0)). The two channels are fit
+    independently, so pairing draw s of one with draw s of the other samples
+    the product posterior.
+    """
+
+    model = "hurdle"
+
+    def __init__(self, observed, config, design, info, conversion: ChannelFits, order_value: ChannelFits) -> None:
+        super().__init__(observed, config, design, info)
+        self.conversion = conversion
+        self.order_value = order_value
+
+    def _contrasts(self, j, new_bins):
+        c_pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
+        o_pred = None if new_bins is None else self.order_value.predict_new(j, new_bins)
+        eta0, eta = self.conversion.predictors(j, training=c_pred)
+        nu0, nu = self.order_value.predictors(j, training=o_pred)
+        half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
+        p0, p = ndtr(eta0), ndtr(eta)
+        m0, m = np.exp(nu0 + half_var), np.exp(nu + half_var)
+        conversion_part = (p - p0) * m0
+        order_part = p * (m - m0)
+        return {"total": conversion_part + order_part, "conversion": conversion_part, "order_value": order_part}
+
+    @property
+    def rpv_cate_samples(self) -> np.ndarray:
+        """Revenue-per-visitor effect draws, float32 ``(n, S, K-1)``, dollars per visitor."""
+        return self.cate_samples
+
+    @property
+    def conversion_part_samples(self) -> np.ndarray:
+        """The part of each effect draw due to conversion: (p_k - p_0) m_0, ``(n, S, K-1)``."""
+        return self._training_effects["conversion"]
+
+    @property
+    def order_value_part_samples(self) -> np.ndarray:
+        """The part due to order value given conversion: p_k (m_k - m_0), ``(n, S, K-1)``."""
+        return self._training_effects["order_value"]
+
+    def has_decomposition(self) -> bool:
+        return True
