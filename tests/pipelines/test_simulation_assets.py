@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import numpy as np
@@ -107,3 +112,13 @@ def test_main_job_runs_and_prints_a_summary(tmp_path, monkeypatch, capsys):
     assert "round 2026-01-12" in out and "treatment" in out and "true_effect" in out
     assert pt.load_experiment(tmp_path / "out.duckdb", "cli-test").n_visitors == 800
     assert (tmp_path / "home" / "dagster.yaml").exists()
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All code locations passed validation" in done.stdout + done.stderr
