@@ -8,12 +8,15 @@ metric may be fit as a plain Gaussian BCF on ``revenue`` with
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, build_design
-from ..bcf.run import ChannelInputs, run_channel
+from ..bcf.run import ChannelDraws, ChannelInputs, run_channel
+from ..bcf.stored import predict_forests
 from ..contracts import MetricFamily, ObservedExperimentData
 from ..validation import validate_observed_data
 from .channels import ChannelFits
@@ -22,21 +25,40 @@ from .results import BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFRes
 _MODELS = {MetricFamily.HURDLE_REAL: "hurdle", MetricFamily.BINARY: "binary", MetricFamily.CONTINUOUS: "continuous"}
 
 
-def _channel(design: ModelDesign, target: np.ndarray, weight: np.ndarray, probit: bool, pooling: str,
+def _run_on_rows(design: ModelDesign, rows: np.ndarray, arm: np.ndarray, n_arms: int, target: np.ndarray,
+                 probit: bool, config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelDraws:
+    """Sample on the visitors ``rows`` only, then give every visitor its draws.
+
+    Visitors outside the likelihood (non-converters for order value, other
+    arms under independent pooling) are not carried through the sweeps: their
+    draws come from the stored forests afterwards, one traversal per kept
+    draw, which is far cheaper than updating them every iteration.
+    """
+    every = rows.size == design.n_visitors
+    inputs = ChannelInputs(bins=design.binned.bins[:, rows], n_bins=design.binned.n_bins, arm=arm[rows],
+                           n_arms=n_arms, target=target[rows].astype(np.float32),
+                           weight=np.ones(rows.size, np.float32), tau_allowed=design.tau_allowed, probit=probit)
+    draws = run_channel(inputs, config, key, progress=progress, label=label)
+    if every:
+        return draws
+    mu, tau = predict_forests(draws.forests, design.binned.bins)
+    return dataclasses.replace(draws, mu=(draws.centre + draws.scale * (draws.offset + mu)).astype(np.float32),
+                               tau=(draws.scale * tau).astype(np.float32))
+
+
+def _channel(design: ModelDesign, target: np.ndarray, in_likelihood: np.ndarray, probit: bool, pooling: str,
              config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelFits:
-    """Run one channel: a joint fit over all arms, or one control-vs-arm fit per treatment."""
-    base = dict(bins=design.binned.bins, n_bins=design.binned.n_bins, target=target.astype(np.float32),
-                tau_allowed=design.tau_allowed, probit=probit)
+    """One channel: a joint fit over all arms, or one control-vs-arm fit per treatment."""
     if pooling == "joint":
-        inputs = ChannelInputs(arm=design.arm, n_arms=design.n_arms, weight=weight.astype(np.float32), **base)
-        return ChannelFits((run_channel(inputs, config, key, progress=progress, label=label),), probit)
+        rows = np.flatnonzero(in_likelihood)
+        return ChannelFits((_run_on_rows(design, rows, design.arm, design.n_arms, target, probit, config, key,
+                                         progress, label),), probit)
     fits = []
     for j, k in enumerate(jax.random.split(key, design.n_arms - 1), start=1):
-        # Visitors of other arms ride along with weight 0, so every visitor gets predictions.
-        in_pair = (design.arm == 0) | (design.arm == j)
-        inputs = ChannelInputs(arm=(design.arm == j).astype(np.int32), n_arms=2,
-                               weight=(weight * in_pair).astype(np.float32), **base)
-        fits.append(run_channel(inputs, config, k, progress=progress, label=f"{label} ({design.arm_names[j]})"))
+        rows = np.flatnonzero(in_likelihood & ((design.arm == 0) | (design.arm == j)))
+        pair_arm = (design.arm == j).astype(np.int32)
+        fits.append(_run_on_rows(design, rows, pair_arm, 2, target, probit, config, k, progress,
+                                 f"{label} ({design.arm_names[j]})"))
     return ChannelFits(tuple(fits), probit)
 
 
@@ -85,24 +107,24 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
     visitors = observed.visitors()
     converted = visitors["converted"].to_numpy(dtype=bool)
     revenue = visitors["revenue"].to_numpy(dtype=np.float64)
-    ones = np.ones(design.n_visitors)
+    everyone = np.ones(design.n_visitors, dtype=bool)
     k_conv, k_order = jax.random.split(jax.random.PRNGKey(seed))
     device = jax.default_backend()
     if model == "binary":
-        conversion = _channel(design, converted.astype(float), ones, True, pooling, config, k_conv, progress,
+        conversion = _channel(design, converted.astype(float), everyone, True, pooling, config, k_conv, progress,
                               "conversion")
         info = FitInfo(pooling, seed, device, {"conversion": sum(f.seconds for f in conversion.fits)})
         return BinaryBCFResult(observed, config, design, info, conversion)
     if model == "continuous":
-        outcome = _channel(design, revenue, ones, False, pooling, config, k_conv, progress, "outcome")
+        outcome = _channel(design, revenue, everyone, False, pooling, config, k_conv, progress, "outcome")
         info = FitInfo(pooling, seed, device, {"outcome": sum(f.seconds for f in outcome.fits)})
         return ContinuousBCFResult(observed, config, design, info, outcome, "revenue")
     positive = converted & (revenue > 0)
     _check_converters(observed, positive, design.arm, config.min_leaf_size)
-    conversion = _channel(design, converted.astype(float), ones, True, pooling, config, k_conv, progress,
+    conversion = _channel(design, converted.astype(float), everyone, True, pooling, config, k_conv, progress,
                           "conversion")
     log_revenue = np.where(positive, np.log(np.where(positive, revenue, 1.0)), 0.0)
-    order = _channel(design, log_revenue, positive.astype(float), False, pooling, config, k_order, progress,
+    order = _channel(design, log_revenue, positive, False, pooling, config, k_order, progress,
                      "order value")
     info = FitInfo(pooling, seed, device,
                    {"conversion": sum(f.seconds for f in conversion.fits),
