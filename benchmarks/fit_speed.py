@@ -1,0 +1,168 @@
+"""Fit speed and accuracy: pytyche's hurdle BCF against stochtree's BCF as a two-part model.
+
+Both engines fit the same simulated hurdle data (a catalog scenario, K arms)
+with the same numbers of trees and MCMC sweeps:
+
+- pytyche: ``pt.fit`` (probit BCF on conversion x Gaussian BCF on log revenue
+  of converters, one vector-leaf treatment forest per channel);
+- stochtree: ``BCFModel`` twice — probit on conversion for everyone, Gaussian
+  on log revenue for converters with a multivariate (one-hot) treatment —
+  then ``predict`` for every visitor.
+
+Per engine the script prints wall time (fit plus every visitor's effect
+draws), seconds per 1k visitors, peak resident memory of the process, the
+RMSE of the posterior-mean revenue-per-visitor effect against the truth, and
+the share of (visitor, arm) pairs whose 80% interval covers the truth; then
+the ratios pytyche / stochtree. Each engine runs in its own process so peak
+memory is its own. Run with the bench extra installed:
+
+    .venv-bench/bin/python benchmarks/fit_speed.py --n 10000 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import platform
+import resource
+import time
+
+import numpy as np
+from scipy.special import ndtr
+
+
+def simulate(scenario_name: str, k: int, profile: str, n: int, seed: int):
+    import pytyche_core as pt
+    from pytyche_core.simulate import scenario
+
+    return pt.simulate(scenario(scenario_name, k=k, profile=profile).config(n, seed=seed))
+
+
+def score(effects: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """RMSE of the posterior mean and 80% coverage; ``effects`` (n, S, K-1), ``truth`` (n, K-1)."""
+    mean = effects.mean(axis=1)
+    low, high = np.quantile(effects, [0.1, 0.9], axis=1)
+    ate = effects.mean(axis=0)  # (S, K-1): per-draw average effect
+    ate_low, ate_high = np.quantile(ate, [0.1, 0.9], axis=0)
+    true_ate = truth.mean(axis=0)
+    return {
+        "rmse": float(np.sqrt(((mean - truth) ** 2).mean())),
+        "truth_sd": float(truth.std()),
+        "coverage80": float(((low <= truth) & (truth <= high)).mean()),
+        "ate_error": float(np.abs(ate.mean(axis=0) - true_ate).mean()),
+        "ate_covered": float(((ate_low <= true_ate) & (true_ate <= ate_high)).mean()),
+    }
+
+
+def run_pytyche(args: dict) -> dict:
+    import pytyche_core as pt
+
+    observed, truth = simulate(args["scenario"], args["k"], args["profile"], args["n"], args["seed"])
+    config = pt.BCFConfig(mu_trees=args["mu_trees"], tau_trees=args["tau_trees"], burn_in=args["burn_in"],
+                          draws=args["draws"], chains=args["chains"])
+    started = time.perf_counter()
+    result = pt.fit(observed, config=config, seed=args["seed"])
+    effects = result.rpv_cate_samples
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            **score(effects, truth.contrasts())}
+
+
+def _stochtree_channel(x, z, y, probit: bool, args: dict):
+    from stochtree import BCFModel, OutcomeModel
+
+    model = BCFModel()
+    general = {"propensity_covariate": "none", "adaptive_coding": False, "num_chains": args["chains"],
+               "random_seed": args["seed"]}
+    if probit:
+        general["outcome_model"] = OutcomeModel(outcome="binary", link="probit")
+    model.sample(x, z, y, num_gfr=0, num_burnin=args["burn_in"], num_mcmc=args["draws"], general_params=general,
+                 prognostic_forest_params={"num_trees": args["mu_trees"]},
+                 treatment_effect_forest_params={"num_trees": args["tau_trees"]})
+    return model
+
+
+def run_stochtree(args: dict) -> dict:
+    observed, truth = simulate(args["scenario"], args["k"], args["profile"], args["n"], args["seed"])
+    visitors = observed.visitors()
+    features = list(observed.feature_names)
+    x = visitors[features].copy()
+    for name in features:  # stochtree one-hot encodes unordered categoricals; bools as numbers
+        if x[name].dtype == bool:
+            x[name] = x[name].astype(float)
+    arm = observed.arm_index()
+    z = np.column_stack([(arm == j).astype(float) for j in range(1, observed.n_arms)])
+    converted = visitors["converted"].to_numpy(dtype=bool)
+    revenue = visitors["revenue"].to_numpy(dtype=float)
+    positive = converted & (revenue > 0)
+    started = time.perf_counter()
+    conversion = _stochtree_channel(x, z, converted.astype(float), True, args)
+    order = _stochtree_channel(x[positive].reset_index(drop=True), z[positive], np.log(revenue[positive]), False,
+                               args)
+    # Every visitor's draws: control and each arm, on both channels.
+    effects = []
+    eta0 = conversion.predict(x, np.zeros_like(z))["mu_hat"]
+    nu_pred = order.predict(x, np.zeros_like(z))
+    nu0 = nu_pred["mu_hat"]
+    tau_c = conversion.tau_hat_train
+    tau_o = nu_pred["tau_hat"]
+    half_var = 0.5 * order.global_var_samples[None, :]
+    p0, m0 = ndtr(eta0), np.exp(nu0 + half_var)
+    for j in range(z.shape[1]):
+        p, m = ndtr(eta0 + tau_c[:, :, j]), np.exp(nu0 + tau_o[:, :, j] + half_var)
+        effects.append(p * m - p0 * m0)
+    effects = np.stack(effects, axis=-1).astype(np.float32)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            **score(effects, truth.contrasts())}
+
+
+def in_own_process(fn, args: dict) -> dict:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(fn, args).result()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--scenario", default="reversal")
+    parser.add_argument("--profile", default="stress")
+    parser.add_argument("--mu-trees", type=int, default=200)
+    parser.add_argument("--tau-trees", type=int, default=50)
+    parser.add_argument("--burn-in", type=int, default=200)
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engines", nargs="+", default=["pytyche", "stochtree"])
+    opts = parser.parse_args()
+    import jax
+
+    print(f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+          f"jax {jax.__version__} backend {jax.default_backend()}")
+    print(f"scenario {opts.scenario} ({opts.profile}), K={opts.k}; trees {opts.mu_trees}+{opts.tau_trees}, "
+          f"burn-in {opts.burn_in}, draws {opts.draws} x {opts.chains} chains, no warm start")
+    runners = {"pytyche": run_pytyche, "stochtree": run_stochtree}
+    header = f"{'n':>7} {'engine':>9} {'wall s':>8} {'s/1k':>6} {'peak MB':>8} {'RMSE':>7} {'truth sd':>8} " \
+             f"{'cover80':>7} {'ATE err':>7} {'ATE cov':>7}"
+    print(header)
+    for n in opts.n:
+        args = {"n": n, "k": opts.k, "scenario": opts.scenario, "profile": opts.profile, "seed": opts.seed,
+                "mu_trees": opts.mu_trees, "tau_trees": opts.tau_trees, "burn_in": opts.burn_in,
+                "draws": opts.draws, "chains": opts.chains}
+        rows = {}
+        for engine in opts.engines:
+            r = rows[engine] = in_own_process(runners[engine], args)
+            print(f"{n:>7} {engine:>9} {r['seconds']:8.1f} {1000 * r['seconds'] / n:6.2f} {r['peak_mb']:8.0f} "
+                  f"{r['rmse']:7.3f} {r['truth_sd']:8.3f} {r['coverage80']:7.2f} {r['ate_error']:7.3f} "
+                  f"{r['ate_covered']:7.2f}", flush=True)
+        if {"pytyche", "stochtree"} <= rows.keys():
+            ours, peer = rows["pytyche"], rows["stochtree"]
+            print(f"{n:>7} {'ratio':>9} {ours['seconds'] / peer['seconds']:8.2f} {'':>6} "
+                  f"{ours['peak_mb'] / peer['peak_mb']:8.2f} {ours['rmse'] / peer['rmse']:7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
