@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from scipy.special import ndtr
 from ..bcf.binning import apply_bins
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
-from ..contracts import ObservedExperimentData
+from ..contracts import DiagnosticsBundle, ObservedExperimentData
 from .channels import ChannelFits
 
 
@@ -102,6 +104,57 @@ class BCFResult:
         """
         return self._stack(self._bins_for(visitors))["total"]
 
+    # -- channels, diagnostics, persistence ---------------------------------------------
+    @property
+    def channel_fits(self) -> dict[str, ChannelFits]:
+        """The fitted channels by name (``conversion``, ``order_value``, ``outcome``), in fit order."""
+        raise NotImplementedError
+
+    def diagnostics(self, n_visitors: int = 50, seed: int = 0) -> DiagnosticsBundle:
+        """Convergence summaries as an ArviZ ``InferenceData`` (MATH.md §6).
+
+        Posterior variables, dims ``(chain, draw, ...)``: ``sigma2_<channel>``
+        per Gaussian channel, ``average_effect`` ``[chain, draw, treatment]``
+        and ``visitor_effect`` ``[chain, draw, visitor, treatment]`` for
+        ``n_visitors`` visitors drawn with ``seed`` (see ``posterior.diagnostics``).
+        """
+        from .diagnostics import inference_data
+
+        return DiagnosticsBundle(inference_data=inference_data(self, n_visitors, seed))
+
+    def diagnostics_summary(self, n_visitors: int = 50, seed: int = 0) -> pd.DataFrame:
+        """R-hat (rank-normalized), bulk / tail ESS per summary scalar, plus acceptance per forest.
+
+        Indexed by quantity (``sigma2_order_value``, ``average_effect[treatment_1]``,
+        ``visitor_effect[<id>, treatment_1]``, ``acceptance[conversion, mu]``, ...);
+        see ``posterior.diagnostics.summarize``. Needs ``BCFConfig(chains>=2)``:
+        raises ValueError otherwise.
+        """
+        from .diagnostics import acceptance_table, inference_data, summarize
+
+        return summarize(inference_data(self, n_visitors, seed), acceptance_table(self))
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write this result to one versioned ``.npz`` file (forests, scaling, data; no pickle).
+
+        Refuses to replace an existing file unless ``overwrite=True``.
+        Returns the path written. ``pt.load_result(path)`` reads it back.
+        """
+        from .persistence import save_result
+
+        return save_result(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> BCFResult:
+        """Read a result written by ``save``; per-visitor draws are recomputed from its forests."""
+        from .persistence import load_result
+
+        result = load_result(path)
+        if not isinstance(result, cls):
+            raise TypeError(f"{path}: holds a {type(result).__name__}, not a {cls.__name__}. "
+                            "Fix: call pt.load_result(path), which returns whichever kind was saved.")
+        return result
+
 
 class ContinuousBCFResult(BCFResult):
     """A Gaussian BCF on the outcome: effects are tau_k(x) in outcome units."""
@@ -112,6 +165,10 @@ class ContinuousBCFResult(BCFResult):
         super().__init__(observed, config, design, info)
         self.outcome = outcome
         self.outcome_column = outcome_column
+
+    @property
+    def channel_fits(self) -> dict[str, ChannelFits]:
+        return {"outcome": self.outcome}
 
     def _contrasts(self, j, new_bins):
         pred = None if new_bins is None else self.outcome.predict_new(j, new_bins)
@@ -127,6 +184,10 @@ class BinaryBCFResult(BCFResult):
     def __init__(self, observed, config, design, info, conversion: ChannelFits) -> None:
         super().__init__(observed, config, design, info)
         self.conversion = conversion
+
+    @property
+    def channel_fits(self) -> dict[str, ChannelFits]:
+        return {"conversion": self.conversion}
 
     def _contrasts(self, j, new_bins):
         pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
@@ -151,6 +212,10 @@ class HurdleBCFResult(BCFResult):
         super().__init__(observed, config, design, info)
         self.conversion = conversion
         self.order_value = order_value
+
+    @property
+    def channel_fits(self) -> dict[str, ChannelFits]:
+        return {"conversion": self.conversion, "order_value": self.order_value}
 
     def _contrasts(self, j, new_bins):
         c_pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
