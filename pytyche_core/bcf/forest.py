@@ -53,8 +53,8 @@ def is_internal(var: jax.Array) -> jax.Array:
 def exists(var: jax.Array) -> jax.Array:
     """Bool [2H]: the slot is a node of the tree (the root, or a child of an internal node)."""
     internal = is_internal(var)
+    parent_internal = jnp.repeat(internal[: var.shape[0]], 2)  # slot s reads slot s // 2, no gather
     slots = jnp.arange(internal.shape[0])
-    parent_internal = internal[slots // 2]
     return (slots == 1) | ((slots >= 2) & parent_internal)
 
 
@@ -65,11 +65,10 @@ def is_leaf(var: jax.Array) -> jax.Array:
 def is_nog(var: jax.Array) -> jax.Array:
     """Bool [2H]: internal nodes whose two children are both leaves (the prunable ones)."""
     internal = is_internal(var)
-    slots = jnp.arange(internal.shape[0])
-    left = jnp.minimum(2 * slots, internal.shape[0] - 1)
-    right = jnp.minimum(2 * slots + 1, internal.shape[0] - 1)
-    children_leaves = ~internal[left] & ~internal[right]
-    return internal & children_leaves & (slots >= 1)
+    h = var.shape[0]
+    children_leaves = ~internal.reshape(h, 2).any(axis=1)  # slot s < H has children 2s, 2s + 1
+    nog = (var >= 0) & children_leaves & (jnp.arange(h) >= 1)
+    return jnp.concatenate([nog, jnp.zeros_like(nog)])
 
 
 def node_ranges(var: jax.Array, cut: jax.Array, n_bins: jax.Array, depth: int) -> tuple[jax.Array, jax.Array]:
@@ -77,23 +76,23 @@ def node_ranges(var: jax.Array, cut: jax.Array, n_bins: jax.Array, depth: int) -
 
     The range narrows along the path from the root: going left through
     ``(v, c)`` caps ``hi[v]`` at ``c``, going right lifts ``lo[v]`` to ``c + 1``.
-    Computed level by level (``depth`` passes).
+    Built one depth at a time from the level above with static slices (each
+    slot visited once, no gathers); slot 0 is unused and copies the root.
     """
-    n_slots = 2 * var.shape[0]
     p = n_bins.shape[0]
-    slots = jnp.arange(n_slots)
-    parent = slots // 2
-    right = (slots % 2) == 1
-    pvar = jnp.where(slots >= 2, jnp.concatenate([var, jnp.full_like(var, -1)])[parent], -1)
-    pcut = jnp.concatenate([cut, jnp.zeros_like(cut)])[parent]
-    hit = (pvar[:, None] == jnp.arange(p)[None, :]) & (slots >= 2)[:, None]
-    lo = jnp.zeros((n_slots, p), jnp.int32)
-    hi = jnp.broadcast_to(n_bins.astype(jnp.int32) - 1, (n_slots, p))
-    for _ in range(depth):
-        lo_p, hi_p = lo[parent], hi[parent]
-        lo = jnp.where(hit & right[:, None], jnp.maximum(lo_p, pcut[:, None] + 1), lo_p)
-        hi = jnp.where(hit & ~right[:, None], jnp.minimum(hi_p, pcut[:, None]), hi_p)
-    return lo, hi
+    lo, hi = jnp.zeros((1, p), jnp.int32), n_bins.astype(jnp.int32)[None, :] - 1
+    los, his = [lo, lo], [hi, hi]
+    for d in range(1, depth + 1):
+        parents = slice(2 ** (d - 1), 2**d)
+        split_cut = cut[parents][:, None]
+        hit = var[parents][:, None] == jnp.arange(p)[None, :]
+        left_hi = jnp.where(hit, jnp.minimum(hi, split_cut), hi)
+        right_lo = jnp.where(hit, jnp.maximum(lo, split_cut + 1), lo)
+        lo = jnp.stack([lo, right_lo], axis=1).reshape(-1, p)  # children 2i, 2i + 1 in heap order
+        hi = jnp.stack([left_hi, hi], axis=1).reshape(-1, p)
+        los.append(lo)
+        his.append(hi)
+    return jnp.concatenate(los), jnp.concatenate(his)
 
 
 def split_probability(alpha: float, beta: float, depth_of: jax.Array, max_depth: int,

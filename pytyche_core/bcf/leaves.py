@@ -24,10 +24,14 @@ def log_marginal(count: jax.Array, total: jax.Array, sigma2: jax.Array, prior_va
     return jnp.where(prior_var > 0, term, 0.0).sum(axis=-1)
 
 
+def posterior_draw(normal: jax.Array, count: jax.Array, total: jax.Array, sigma2: jax.Array,
+                   prior_var: jax.Array) -> jax.Array:
+    """Leaf values from their conjugate posterior, given standard normal draws shaped like ``total``."""
+    denom = sigma2 + count * prior_var
+    return prior_var * total / denom + jnp.sqrt(prior_var * sigma2 / denom) * normal
+
+
 def draw_leaves(key: jax.Array, count: jax.Array, total: jax.Array, sigma2: jax.Array,
                 prior_var: jax.Array) -> jax.Array:
     """Gibbs draw of leaf values from their conjugate posterior, shape like ``total``."""
-    denom = sigma2 + count * prior_var
-    mean = prior_var * total / denom
-    sd = jnp.sqrt(prior_var * sigma2 / denom)
-    return mean + sd * jax.random.normal(key, total.shape, total.dtype)
+    return posterior_draw(jax.random.normal(key, total.shape, total.dtype), count, total, sigma2, prior_var)

@@ -36,41 +36,50 @@ class Move(NamedTuple):
     var: jax.Array        # int32
     cut: jax.Array        # int32
     log_ratio: jax.Array  # float32
+    leaves: jax.Array     # bool [2H]: the current tree's leaves
 
 
-def _pick(key: jax.Array, mask: jax.Array) -> jax.Array:
-    """A uniform index among the True entries of ``mask`` (0 if none)."""
-    logits = jnp.where(mask, 0.0, -jnp.inf)
-    return jnp.where(mask.any(), jax.random.categorical(key, logits), 0).astype(jnp.int32)
+def _below(bits: jax.Array, count: jax.Array) -> jax.Array:
+    """A uniform integer in [0, count) from 32 random bits (count >= 1; bias below count / 2^32)."""
+    return (bits % jnp.maximum(count, 1).astype(jnp.uint32)).astype(jnp.int32)
+
+
+def _pick(bits: jax.Array, mask: jax.Array) -> jax.Array:
+    """A uniform index among the True entries of ``mask`` (0 if none): the k-th True, k uniform."""
+    prefix = jnp.cumsum(mask.astype(jnp.int32))
+    k = _below(bits, prefix[-1])
+    return jnp.where(prefix[-1] > 0, (prefix <= k).sum(), 0).astype(jnp.int32)
 
 
 def _log(x: jax.Array) -> jax.Array:
     return jnp.log(jnp.maximum(x, 1e-30))
 
 
-def propose(key: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
+def propose(bits: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
             alpha: float, beta: float) -> Move:
-    """Propose a grow or a prune for one tree; ``n_bins`` [p] is 1 for variables the forest may not use."""
-    k_move, k_grow, k_prune, k_var, k_cut = jax.random.split(key, 5)
+    """Propose a grow or a prune for one tree from 5 random words ``bits`` (uint32);
+    ``n_bins`` [p] is 1 for variables the forest may not use."""
+    h = var.shape[0]
     depth_of = jnp.asarray(node_depths(depth))
-    lo, hi = node_ranges(var, cut, n_bins, depth)
-    avail = jnp.maximum(hi - lo, 0)                      # cut points left per node and variable
+    # Leaves that can grow and prunable nodes all sit above the last level (slots < H).
+    lo, hi = node_ranges(var, cut, n_bins, depth - 1)
+    avail = jnp.maximum(hi - lo, 0)                      # cut points left per node and variable, [H, p]
     can_split = (avail > 0).any(axis=1)
     leaves = is_leaf(var)
-    growable = leaves & (depth_of < depth) & can_split
-    nogs = is_nog(var)
+    growable = leaves[:h] & can_split
+    nogs = is_nog(var)[:h]
     b, w = growable.sum(), nogs.sum()
     p_grow = jnp.where(w == 0, 1.0, jnp.where(b == 0, 0.0, 0.5))
     possible = (b > 0) | (w > 0)
-    grow = (jax.random.uniform(k_move) < p_grow) & possible
+    coin = (bits[0] >> 31) == 0
+    grow = jnp.where(p_grow == 0.5, coin, p_grow == 1.0) & possible
 
     # Grow: a growable leaf, a variable with a cut left there, a cut in its range.
-    g_node = _pick(k_grow, growable)
-    g_var = _pick(k_var, avail[g_node] > 0)
-    g_cut = lo[g_node, g_var] + jnp.floor(jax.random.uniform(k_cut) * avail[g_node, g_var]).astype(jnp.int32)
-    g_cut = jnp.minimum(g_cut, hi[g_node, g_var] - 1)
+    g_node = _pick(bits[1], growable)
+    g_var = _pick(bits[2], avail[g_node] > 0)
+    g_cut = lo[g_node, g_var] + _below(bits[3], avail[g_node, g_var])
     # Prune: a node whose children are both leaves.
-    p_node = _pick(k_prune, nogs)
+    p_node = _pick(bits[4], nogs)
 
     node = jnp.where(grow, g_node, jnp.where(possible, p_node, 0))
     split_var = jnp.where(grow, g_var, var[jnp.minimum(node, var.shape[0] - 1)])
@@ -104,14 +113,13 @@ def propose(key: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *
 
     log_ratio = jnp.where(possible, jnp.where(grow, log_grow, log_prune), -jnp.inf)
     return Move(grow=grow, node=node, var=split_var.astype(jnp.int32), cut=split_cut.astype(jnp.int32),
-                log_ratio=log_ratio.astype(jnp.float32))
+                log_ratio=log_ratio.astype(jnp.float32), leaves=leaves)
 
 
-def propose_forest(key: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
+def propose_forest(bits: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, *, depth: int,
                    alpha: float, beta: float) -> Move:
-    """One proposal per tree, all trees at once."""
-    keys = jax.random.split(key, var.shape[0])
-    return jax.vmap(lambda k, v, c: propose(k, v, c, n_bins, depth=depth, alpha=alpha, beta=beta))(keys, var, cut)
+    """One proposal per tree, all trees at once; ``bits`` uint32 [m, 5] are the random words."""
+    return jax.vmap(lambda b, v, c: propose(b, v, c, n_bins, depth=depth, alpha=alpha, beta=beta))(bits, var, cut)
 
 
 __all__ = ["Move", "exists", "is_internal", "propose", "propose_forest"]

@@ -124,7 +124,7 @@ def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData,
 
 
 def _node_dtype(depth: int):
-    return jnp.uint8 if 2 ** (depth + 1) <= 256 else jnp.int32
+    return jnp.uint8 if 2 ** (depth + 1) <= 256 else jnp.int16
 
 
 def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int, probit: bool) -> ChannelState:
@@ -136,13 +136,20 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         mu=empty_forest(config.mu_trees, config.max_depth, 1),
         tau=empty_forest(config.tau_trees, config.max_depth, n_arms),
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
-        latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0))
+        latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32))
+
+
+def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:
+    """Zeros shaped like ``jax.vmap(fits)(states)``: what a burn-in block returns."""
+    chains, n = states.mu_fit.shape
+    return jnp.zeros((chains, n), jnp.float32), jnp.zeros((chains, n, states.tau.leaf.shape[-1] - 1), jnp.float32)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin"), donate_argnums=(0,))
-def _block(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: ChannelSpec, chunk: int,
-           thin: int):
-    """``chunk * thin`` iterations of every chain; returns the states and ``chunk`` kept draws."""
+def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Array, *, spec: ChannelSpec,
+           chunk: int, thin: int):
+    """``chunk * thin`` iterations of every chain; returns the states and ``chunk`` kept draws
+    (zeros unless ``keep``: burn-in blocks skip computing them, with the same compiled code)."""
     states = jax.vmap(refresh_residual, in_axes=(0, None))(states, data)
     n_chains = states.sigma2.shape[0]
 
@@ -152,7 +159,7 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: Cha
 
     def one_draw(states, key):
         states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
-        mu, tau = jax.vmap(fits)(states)
+        mu, tau = jax.lax.cond(keep, jax.vmap(fits), _no_fits, states)
         kept = (mu, tau, states.sigma2, states.mu, states.tau)
         return states, (kept, acceptance.mean(axis=(0, 1)))
 
@@ -183,7 +190,8 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         from tqdm.auto import tqdm
         bar = tqdm(total=(burn_blocks + draw_blocks) * per_block, desc=label, unit="it")
     for b, k in enumerate(jax.random.split(k_run, burn_blocks + draw_blocks)):
-        states, kept, acc = _block(states, k, data, spec=spec, chunk=config.chunk, thin=config.thin)
+        states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), spec=spec, chunk=config.chunk,
+                                   thin=config.thin)
         acceptance.append(np.asarray(acc))
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk

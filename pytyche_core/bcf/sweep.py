@@ -1,12 +1,24 @@
 """One Bayesian backfitting sweep of one forest: a ``lax.scan`` over its trees.
 
-Per tree (MATH.md §2): the proposal (computed for all trees beforehand) is
-accepted or rejected on the partial residual, the tree's leaves are drawn
-from their conjugate posterior, and the residual is updated. The data work
-per tree is one scatter-add of (weighted residual, weight) pairs into the
-leaves of the finer of the two trees the move compares, and one gather of
-the change in each visitor's fitted value. Fitted values themselves are not
-tracked here: they are read off the trees when a draw is kept.
+Per tree (MATH.md §2): the proposal (computed for all trees beforehand,
+together with every random number the trees will use) is accepted or
+rejected on the partial residual, the tree's leaves are drawn from their
+conjugate posterior, and the residual is updated. The data work per tree is
+one scatter-add of the weighted residuals into the leaves of the finer of the
+two trees the move compares, and one gather of the change in each visitor's
+fitted value. Fitted values themselves are not tracked here: they are read
+off the trees when a draw is kept.
+
+Layout choices that keep XLA on CPU close to that floor:
+
+- The gather of tree t runs at the start of step t + 1, from a table held in
+  the loop carry: computed in the same step, XLA would fuse the whole leaf
+  draw into the gather and redo it for every visitor.
+- ``nodes`` [m, n] rides in the carry and is updated one row in place; as
+  scan inputs/outputs it would be copied and re-initialised every sweep.
+- Leaf counts come with the sums from the same scatter, which writes each
+  visitor into one of a few interleaved copies of the table: on a stump every
+  visitor hits the same slot, and one copy would serialise the adds.
 """
 
 from __future__ import annotations
@@ -15,11 +27,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
+from jax import custom_batching, lax
 
-from .forest import Forest, is_leaf
-from .leaves import draw_leaves, log_marginal
+from .forest import Forest
+from .leaves import log_marginal, posterior_draw
 from .moves import Move, propose_forest
+
+_COPIES = 4  # interleaved copies of the scatter table (a power of two)
 
 
 class ForestPrior(NamedTuple):
@@ -42,56 +56,136 @@ class SweepData(NamedTuple):
     prior_var: jax.Array
 
 
-def _tree_update(key: jax.Array, var: jax.Array, cut: jax.Array, leaf: jax.Array, nodes: jax.Array,
-                 move: Move, residual: jax.Array, data: SweepData, sigma2: jax.Array, prior: ForestPrior,
-                 prior_only: bool):
-    k_accept, k_leaf = jax.random.split(key)
-    n_slots, n_cols = leaf.shape
+# Chains are vmapped. vmap's own rules would gather and scatter with [n, 2] index arrays (chain,
+# slot) and turn row writes into scatters; these helpers fold the chain into flat indices instead
+# and move whole rows. Batched arguments arrive with the chain axis first.
+
+def _chain_offsets(axis_size: int, size: int, like: jax.Array) -> jax.Array:
+    return (jnp.arange(axis_size, dtype=like.dtype) * size).reshape((axis_size,) + (1,) * (like.ndim - 1))
+
+
+def _batched(axis_size: int, batched: bool, x: jax.Array) -> jax.Array:
+    return x if batched else jnp.broadcast_to(x, (axis_size,) + x.shape)
+
+
+@custom_batching.custom_vmap
+def _scatter_add(table: jax.Array, index: jax.Array, values: jax.Array) -> jax.Array:
+    """``table.at[index].add(values)`` for a 1-D table, indices promised in bounds."""
+    return table.at[index].add(values, mode="promise_in_bounds")
+
+
+@_scatter_add.def_vmap
+def _scatter_add_vmap(axis_size, in_batched, table, index, values):
+    table, index, values = (_batched(axis_size, b, x) for b, x in zip(in_batched, (table, index, values), strict=True))
+    size = table.shape[1]
+    index = index.astype(jnp.uint32)
+    flat = (index + _chain_offsets(axis_size, size, index)).reshape(-1)
+    return _scatter_add(table.reshape(-1), flat, values.reshape(-1)).reshape(axis_size, size), True
+
+
+@custom_batching.custom_vmap
+def _take(table: jax.Array, index: jax.Array) -> jax.Array:
+    """``table[index]`` for a 1-D table, indices promised in bounds."""
+    return table.at[index].get(mode="promise_in_bounds")
+
+
+@_take.def_vmap
+def _take_vmap(axis_size, in_batched, table, index):
+    table, index = (_batched(axis_size, b, x) for b, x in zip(in_batched, (table, index), strict=True))
+    index = index.astype(jnp.uint32)
+    return _take(table.reshape(-1), index + _chain_offsets(axis_size, table.shape[1], index)), True
+
+
+@custom_batching.custom_vmap
+def _row(rows: jax.Array, t: jax.Array) -> jax.Array:
+    return lax.dynamic_index_in_dim(rows, t, axis=0, keepdims=False)
+
+
+@_row.def_vmap
+def _row_vmap(axis_size, in_batched, rows, t):
+    if in_batched[1]:
+        return jax.vmap(_row, in_axes=(0 if in_batched[0] else None, 0))(rows, t), True
+    return lax.dynamic_index_in_dim(rows, t, axis=1, keepdims=False) if in_batched[0] else _row(rows, t), in_batched[0]
+
+
+@custom_batching.custom_vmap
+def _set_row(rows: jax.Array, row: jax.Array, t: jax.Array) -> jax.Array:
+    return lax.dynamic_update_index_in_dim(rows, row, t, axis=0)
+
+
+@_set_row.def_vmap
+def _set_row_vmap(axis_size, in_batched, rows, row, t):
+    rows, row = (_batched(axis_size, b, x) for b, x in zip(in_batched[:2], (rows, row), strict=True))
+    if in_batched[2]:
+        return jax.vmap(_set_row)(rows, row, t), True
+    return lax.dynamic_update_index_in_dim(rows, row, t, axis=1), True
+
+
+def _unit(bits: jax.Array) -> jax.Array:
+    """Uniform on [0, 1) from 32 random bits (23 of them, as ``jax.random.uniform`` does)."""
+    return lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+
+
+def _std_normal(bits: jax.Array) -> jax.Array:
+    """Standard normal draws by the inverse CDF, as ``jax.random.normal`` does."""
+    u = jnp.maximum(2.0 * _unit(bits) - 1.0, jnp.nextafter(jnp.float32(-1.0), jnp.float32(0.0)))
+    return jnp.sqrt(jnp.float32(2.0)) * lax.erf_inv(u)
+
+
+def _flat(fine: jax.Array, column: jax.Array, n_cols: int) -> jax.Array:
+    """Row of the [2H * C] statistics table for each visitor: its slot and its own column.
+    Unsigned, so that indexing skips the pass that wraps negative indices."""
+    return fine if n_cols == 1 else fine.astype(jnp.uint32) * n_cols + column.astype(jnp.uint32)
+
+
+def _leaf_stats(fine: jax.Array, residual: jax.Array, data: SweepData, n_slots: int, n_cols: int):
+    """(sum of weighted residuals, sum of weights) per slot and column, each [2H, C]."""
+    n = residual.shape[0]
+    lane = jnp.arange(n, dtype=jnp.uint32) & (_COPIES - 1)
+    index = _flat(fine, data.column, n_cols).astype(jnp.uint32) * _COPIES + lane
+    # One complex number per visitor: XLA writes it in one pass, where stacking two floats is slow.
+    pairs = lax.complex(data.weight * residual, data.weight)
+    stats = _scatter_add(jnp.zeros(n_slots * n_cols * _COPIES, pairs.dtype), index, pairs)
+    stats = stats.reshape(n_slots, n_cols, _COPIES).sum(axis=2)
+    return stats.real, stats.imag
+
+
+def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, sums: jax.Array, count: jax.Array,
+            data: SweepData, sigma2: jax.Array, prior: ForestPrior, prior_only: bool):
+    """Accept or reject the move and draw the new tree's leaves; all arrays are per slot, no data."""
+    n_slots = leaf.shape[0]
     slots = jnp.arange(n_slots)
-    nodes = nodes.astype(jnp.int32)
     node, left, right = move.node, 2 * move.node, 2 * move.node + 1
+    is_child = (slots == left) | (slots == right)
+    # What each finer-tree slot's visitors carry now (new children still hold their parent's value).
+    old_value = jnp.where((move.grow & is_child)[:, None], leaf[node], leaf)
+    total = sums + count * old_value
+    c_left, c_right, t_left, t_right = count[left], count[right], total[left], total[right]
+    # Children and their union, in one call: [3, C] -> [3].
+    fit = log_marginal(jnp.stack([c_left, c_right, c_left + c_right]), jnp.stack([t_left, t_right, t_left + t_right]),
+                       sigma2, data.prior_var)
+    gain = jnp.where(prior_only, 0.0, fit[0] + fit[1] - fit[2])
+    big_enough = ~move.grow | ((c_left.sum() >= prior.min_leaf) & (c_right.sum() >= prior.min_leaf))
+    accept = big_enough & (log_u < move.log_ratio + jnp.where(move.grow, gain, -gain))
+    merged = move.grow != accept  # the new tree is the coarser one: a rejected grow or an accepted prune
 
-    # Leaf of every visitor in the finer tree: the grown one, or the current one for a prune.
-    goes_right = lax.dynamic_index_in_dim(data.bins, move.var, axis=0, keepdims=False).astype(jnp.int32) > move.cut
-    fine = jnp.where(move.grow & (nodes == node), left + goes_right.astype(jnp.int32), nodes)
-    flat = fine * n_cols + data.column
-    pairs = jnp.stack([data.weight * residual, data.weight], axis=-1)
-    stats = jnp.zeros((n_slots * n_cols, 2), residual.dtype).at[flat].add(pairs)
-    total, count = stats[:, 0].reshape(n_slots, n_cols), stats[:, 1].reshape(n_slots, n_cols)
+    fine_leaves = jnp.where(move.grow, (move.leaves & (slots != node)) | is_child, move.leaves)
+    leaves = jnp.where(merged, (fine_leaves & ~is_child) | (slots == node), fine_leaves)
+    merge_row = (merged & (slots == node))[:, None]
+    count = jnp.where(merge_row, c_left + c_right, count)
+    total = jnp.where(merge_row, t_left + t_right, total)
+    values = jnp.where(leaves[:, None], posterior_draw(normal, count, total, sigma2, data.prior_var), 0.0)
+    # Change of each finer-tree slot's visitors: merged children take their parent's new value.
+    delta = jnp.where((merged & is_child)[:, None], values[node], values) - old_value
+    return values, delta.reshape(-1), merged, accept
 
-    # Partial residual sums: add back what this tree currently contributes.
-    new_child = move.grow & ((slots == left) | (slots == right))
-    old_value = leaf[jnp.where(new_child, node, slots)]
-    total = total + count * old_value
 
-    split_gain = (log_marginal(count[left], total[left], sigma2, data.prior_var)
-                  + log_marginal(count[right], total[right], sigma2, data.prior_var)
-                  - log_marginal(count[left] + count[right], total[left] + total[right], sigma2, data.prior_var))
-    split_gain = jnp.where(prior_only, 0.0, split_gain)
-    big_enough = ~move.grow | ((count[left].sum() >= prior.min_leaf) & (count[right].sum() >= prior.min_leaf))
-    log_accept = move.log_ratio + jnp.where(move.grow, split_gain, -split_gain)
-    accept = big_enough & (jnp.log(jax.random.uniform(k_accept)) < log_accept)
-
-    grown, pruned = move.grow & accept, ~move.grow & accept
-    node_var = jnp.minimum(node, var.shape[0] - 1)
-    var = jnp.where(grown, var.at[node_var].set(move.var), jnp.where(pruned, var.at[node_var].set(-1), var))
-    cut = jnp.where(grown, cut.at[node_var].set(move.cut), cut)
-    fine_is_new = grown | (~move.grow & ~accept)
-
-    # Statistics of the new tree's leaves: the finer tree's, or its two children merged.
-    merged_count = count.at[node].set(count[left] + count[right])
-    merged_total = total.at[node].set(total[left] + total[right])
-    count = jnp.where(fine_is_new, count, merged_count)
-    total = jnp.where(fine_is_new, total, merged_total)
-    values = draw_leaves(k_leaf, count, total, sigma2, data.prior_var)
-    leaf = jnp.where(is_leaf(var)[:, None], values, 0.0)
-
-    # Change of each visitor's fitted value (its own arm's column), indexed by its finer-tree slot.
-    merged_child = ~fine_is_new & ((slots == left) | (slots == right))
-    delta = (leaf[jnp.where(merged_child, node, slots)] - old_value).reshape(-1)
-    change = delta[flat]
-    nodes = jnp.where(fine_is_new, fine, jnp.where((fine >> 1) == node, node, fine))
-    return var, cut, leaf, nodes, change, accept
+def _apply(forest: Forest, moves: Move, accepted: jax.Array, leaf: jax.Array) -> Forest:
+    """The forest after the sweep: accepted grows split their node, accepted prunes clear it."""
+    at_node = (jnp.arange(forest.var.shape[1])[None, :] == moves.node[:, None]) & accepted[:, None]
+    var = jnp.where(at_node, jnp.where(moves.grow, moves.var, -1)[:, None], forest.var)
+    cut = jnp.where(at_node & moves.grow[:, None], moves.cut[:, None], forest.cut)
+    return Forest(var, cut, leaf)
 
 
 def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
@@ -101,18 +195,34 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     ``nodes`` [m, n] holds each visitor's leaf per tree; ``residual`` [n] is
     the target minus the offset and every forest's fit.
     """
-    k_propose, k_trees = jax.random.split(key)
-    moves = propose_forest(k_propose, forest.var, forest.cut, data.n_bins, depth=prior.depth,
+    m, n_slots, n_cols = forest.leaf.shape
+    # Every random number of the sweep in one draw (each call site costs compile time on CPU):
+    # per tree 5 words for the proposal, 1 for the accept step, one per leaf value.
+    words = jax.random.bits(key, (m, 6 + n_slots * n_cols), jnp.uint32)
+    moves = propose_forest(words[:, :5], forest.var, forest.cut, data.n_bins, depth=prior.depth,
                            alpha=prior.alpha, beta=prior.beta)
-    keys = jax.random.split(k_trees, forest.var.shape[0])
-    node_dtype = nodes.dtype
+    log_u = jnp.log(_unit(words[:, 5]))
+    normals = _std_normal(words[:, 6:]).reshape(forest.leaf.shape)
+    dtype = nodes.dtype
 
-    def one_tree(residual, xs):
-        key, var, cut, leaf, tree_nodes, move = xs
-        var, cut, leaf, tree_nodes, change, accept = _tree_update(
-            key, var, cut, leaf, tree_nodes, move, residual, data, sigma2, prior, prior_only)
-        return residual - change, (var, cut, leaf, tree_nodes.astype(node_dtype), accept)
+    def one_tree(carry, xs):
+        residual, nodes, pending, fine = carry
+        t, log_u, normal, leaf, move = xs
+        residual = residual - _take(pending, _flat(fine, data.column, n_cols))
+        row = _row(nodes, t)
+        goes_right = lax.dynamic_index_in_dim(data.bins, move.var, axis=0, keepdims=False) > move.cut.astype(jnp.uint8)
+        node = move.node.astype(dtype)
+        fine = jnp.where(move.grow & (row == node), 2 * node + goes_right.astype(dtype), row)
+        sums, count = _leaf_stats(fine, residual, data, n_slots, n_cols)
+        leaf, pending, merged, accept = _decide(move, log_u, normal, leaf, sums, count, data, sigma2, prior,
+                                                prior_only)
+        row = jnp.where(merged & ((fine >> 1) == node), node, fine)
+        nodes = _set_row(nodes, row, t)
+        return (residual, nodes, pending, fine), (leaf, accept)
 
-    residual, (var, cut, leaf, nodes, accepted) = lax.scan(
-        one_tree, residual, (keys, forest.var, forest.cut, forest.leaf, nodes, moves))
-    return Forest(var, cut, leaf), nodes, residual, accepted
+    n = residual.shape[0]
+    carry = (residual, nodes, jnp.zeros(n_slots * n_cols, residual.dtype), jnp.ones(n, dtype))
+    (residual, nodes, pending, fine), (leaf, accepted) = lax.scan(
+        one_tree, carry, (jnp.arange(m), log_u, normals, forest.leaf, moves))
+    residual = residual - _take(pending, _flat(fine, data.column, n_cols))
+    return _apply(forest, moves, accepted, leaf), nodes, residual, accepted
