@@ -102,15 +102,26 @@ def split_probability(alpha: float, beta: float, depth_of: jax.Array, max_depth:
     return jnp.where((depth_of < max_depth) & can_split, p, 0.0)
 
 
+def descend(node: jax.Array, var: jax.Array, cut: jax.Array, bins: jax.Array) -> jax.Array:
+    """Every visitor one level down its tree (a visitor at a leaf stays): int32 [n]. ``bins`` uint8 [p, n]."""
+    h, n = var.shape[0], bins.shape[1]
+    safe = jnp.minimum(node, h - 1)
+    v = jnp.where(node < h, var[safe], -1)
+    # Bin (v, i) as one flat gather: a 2-D gather would first build an [n, 2] index array.
+    flat = jnp.maximum(v, 0).astype(jnp.uint32) * n + jnp.arange(n, dtype=jnp.uint32)
+    go_right = bins.reshape(-1)[flat].astype(jnp.int32) > cut[safe]
+    return jnp.where(v >= 0, 2 * node + go_right.astype(jnp.int32), node)
+
+
+def levels(var: jax.Array) -> jax.Array:
+    """How many levels a visitor may walk down this tree: the deepest split's depth + 1 (0 for a root)."""
+    depth_of = jnp.asarray(node_depths(int(np.log2(var.shape[0]))))[: var.shape[0]]
+    return jnp.max(jnp.where(var >= 0, depth_of + 1, 0))
+
+
 def leaf_of(var: jax.Array, cut: jax.Array, bins: jax.Array, depth: int) -> jax.Array:
     """Leaf slot of every visitor in one tree: walk ``depth`` levels; int32 [n]. ``bins`` uint8 [p, n]."""
-    n = bins.shape[1]
-    node = jnp.ones(n, jnp.int32)
-    cols = jnp.arange(n)
-    h = var.shape[0]
+    node = jnp.ones(bins.shape[1], jnp.int32)
     for _ in range(depth):
-        safe = jnp.minimum(node, h - 1)
-        v = jnp.where(node < h, var[safe], -1)
-        go_right = bins[jnp.maximum(v, 0), cols].astype(jnp.int32) > cut[safe]
-        node = jnp.where(v >= 0, 2 * node + go_right.astype(jnp.int32), node)
+        node = descend(node, var, cut, bins)
     return node

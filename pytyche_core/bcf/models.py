@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr, ndtri
 
 from .forest import Forest
-from .sweep import ForestPrior, SweepData, sweep
+from .sweep import ForestPrior, SweepData, sweep, take
 
 
 class ChannelData(NamedTuple):
@@ -85,17 +85,23 @@ def draw_sigma2(key: jax.Array, residual: jax.Array, weight: jax.Array, nu: jax.
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
     """Every visitor's fitted value per leaf column, summed over trees: [n, C]."""
+    n, c = nodes.shape[1], forest.leaf.shape[2]
+    columns = jnp.arange(c, dtype=jnp.uint32)
+
     def add_tree(total, xs):
         leaf, tree_nodes = xs
-        return total + leaf[tree_nodes.astype(jnp.int32)], None
-    n, c = nodes.shape[1], forest.leaf.shape[2]
+        # A flat gather with unsigned indices: no pass wrapping negative indices, and vmap over
+        # chains keeps it one gather (see ``sweep.take``).
+        return total + take(leaf.reshape(-1), tree_nodes[:, None].astype(jnp.uint32) * c + columns), None
+
     total, _ = jax.lax.scan(add_tree, jnp.zeros((n, c), forest.leaf.dtype), (forest.leaf, nodes))
     return total
 
 
 def fits(state: ChannelState) -> tuple[jax.Array, jax.Array]:
     """(mu [n], tau [n, K-1]) of the current trees, on the model scale without the offset."""
-    return state.mu_fit, forest_fit(state.tau, state.tau_nodes)[:, 1:]
+    tau = state.tau._replace(leaf=state.tau.leaf[:, :, 1:])  # the control column is 0: skip it
+    return state.mu_fit, forest_fit(tau, state.tau_nodes)
 
 
 def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:

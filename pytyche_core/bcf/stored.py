@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import BCFConfig
-from .forest import leaf_of
+from .forest import descend, levels
 
 
 @dataclasses.dataclass
@@ -65,11 +65,14 @@ class StoredForests:
 @jax.jit
 def _forest_values(var, cut, leaf, bins):
     """Sum over trees of each visitor's leaf row: [n, C]. ``var`` [m, H]; ``bins`` uint8 [p, n]."""
-    depth = int(np.log2(var.shape[1]))
+    start = jnp.ones(bins.shape[1], jnp.int32)
 
     def add(total, xs):
         v, c, values = xs
-        return total + values[leaf_of(v.astype(jnp.int32), c.astype(jnp.int32), bins, depth)], None
+        v, c = v.astype(jnp.int32), c.astype(jnp.int32)
+        # Walk only as deep as this tree goes: most trees are a level or two, not max_depth.
+        node = jax.lax.fori_loop(0, levels(v), lambda _, node: descend(node, v, c, bins), start)
+        return total + values[node], None
 
     total, _ = jax.lax.scan(add, jnp.zeros((bins.shape[1], leaf.shape[2]), jnp.float32), (var, cut, leaf))
     return total
@@ -88,5 +91,5 @@ def predict_forests(forests: StoredForests, bins: np.ndarray) -> tuple[np.ndarra
             mu[c, d] = np.asarray(_forest_values(forests.mu_var[c, d], forests.mu_cut[c, d],
                                                  forests.mu_leaf[c, d], device_bins))[:, 0]
             tau[c, d] = np.asarray(_forest_values(forests.tau_var[c, d], forests.tau_cut[c, d],
-                                                  forests.tau_leaf[c, d], device_bins))[:, 1:]
+                                                  forests.tau_leaf[c, d, ..., 1:], device_bins))
     return mu, tau

@@ -84,16 +84,16 @@ def _scatter_add_vmap(axis_size, in_batched, table, index, values):
 
 
 @custom_batching.custom_vmap
-def _take(table: jax.Array, index: jax.Array) -> jax.Array:
+def take(table: jax.Array, index: jax.Array) -> jax.Array:
     """``table[index]`` for a 1-D table, indices promised in bounds."""
     return table.at[index].get(mode="promise_in_bounds")
 
 
-@_take.def_vmap
+@take.def_vmap
 def _take_vmap(axis_size, in_batched, table, index):
     table, index = (_batched(axis_size, b, x) for b, x in zip(in_batched, (table, index), strict=True))
     index = index.astype(jnp.uint32)
-    return _take(table.reshape(-1), index + _chain_offsets(axis_size, table.shape[1], index)), True
+    return take(table.reshape(-1), index + _chain_offsets(axis_size, table.shape[1], index)), True
 
 
 @custom_batching.custom_vmap
@@ -143,7 +143,8 @@ def _leaf_stats(fine: jax.Array, residual: jax.Array, data: SweepData, n_slots: 
     n = residual.shape[0]
     lane = jnp.arange(n, dtype=jnp.uint32) & (_COPIES - 1)
     index = _flat(fine, data.column, n_cols).astype(jnp.uint32) * _COPIES + lane
-    # One complex number per visitor: XLA writes it in one pass, where stacking two floats is slow.
+    # One complex number per visitor, (weighted residual, weight): one scatter for both sums, where
+    # stacking two floats is a slow pass, and two float scatters cost a thunk more per tree.
     pairs = lax.complex(data.weight * residual, data.weight)
     stats = _scatter_add(jnp.zeros(n_slots * n_cols * _COPIES, pairs.dtype), index, pairs)
     stats = stats.reshape(n_slots, n_cols, _COPIES).sum(axis=2)
@@ -208,7 +209,7 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     def one_tree(carry, xs):
         residual, nodes, pending, fine = carry
         t, log_u, normal, leaf, move = xs
-        residual = residual - _take(pending, _flat(fine, data.column, n_cols))
+        residual = residual - take(pending, _flat(fine, data.column, n_cols))
         row = _row(nodes, t)
         goes_right = lax.dynamic_index_in_dim(data.bins, move.var, axis=0, keepdims=False) > move.cut.astype(jnp.uint8)
         node = move.node.astype(dtype)
@@ -224,5 +225,5 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     carry = (residual, nodes, jnp.zeros(n_slots * n_cols, residual.dtype), jnp.ones(n, dtype))
     (residual, nodes, pending, fine), (leaf, accepted) = lax.scan(
         one_tree, carry, (jnp.arange(m), log_u, normals, forest.leaf, moves))
-    residual = residual - _take(pending, _flat(fine, data.column, n_cols))
+    residual = residual - take(pending, _flat(fine, data.column, n_cols))
     return _apply(forest, moves, accepted, leaf), nodes, residual, accepted
