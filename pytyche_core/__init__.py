@@ -6,6 +6,10 @@
 - ``pt.load_experiment(source, experiment_id)``: observed data from the store or a file;
 - ``pt.fit(observed)``: the BCF posterior (hurdle, binary or continuous);
 - ``result.save(path)`` / ``pt.load_result(path)``: a fitted result in one file;
+- ``result.analyze()``, ``result.compare()``, ``result.recommendation_summary()``,
+  ``result.fit_policy_tree()``, ``result.thompson_allocation()``: answers from the draws;
+- ``pt.policy_value`` / ``pt.rate``: doubly-robust policy evaluation with recorded propensities;
+- ``pt.rule_to_sql`` / ``pt.rule_to_json``: segment rules exported for targeting;
 - the contract types (``pt.ObservedExperimentData``, ``pt.SegmentRule``, ...).
 """
 
@@ -16,10 +20,17 @@ from .posterior import (
     BinaryBCFResult,
     ContinuousBCFResult,
     HurdleBCFResult,
+    PolicyValue,
+    RateResult,
     ResultFileError,
+    best_arm,
     fit,
     load_result,
+    policy_value,
+    policy_value_difference,
+    rate,
 )
+from .segments import rule_from_json, rule_to_json, rule_to_sql, rule_to_sql_parameters
 from .simulate import simulate
 from .store import load_experiment
 from .validation import validate_alignment, validate_feature_names, validate_observed_data
@@ -27,5 +38,7 @@ from .validation import validate_alignment, validate_feature_names, validate_obs
 __version__ = "0.1.0"
 
 __all__ = [*_contract_names, "BCFConfig", "BinaryBCFResult", "ContinuousBCFResult", "HurdleBCFResult",
-           "ResultFileError", "fit", "load_experiment", "load_result", "simulate", "validate_alignment",
-           "validate_feature_names", "validate_observed_data"]
+           "PolicyValue", "RateResult", "ResultFileError", "best_arm", "fit", "load_experiment", "load_result",
+           "policy_value", "policy_value_difference", "rate", "rule_from_json", "rule_to_json", "rule_to_sql",
+           "rule_to_sql_parameters", "simulate", "validate_alignment", "validate_feature_names",
+           "validate_observed_data"]

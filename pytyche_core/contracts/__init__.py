@@ -53,7 +53,14 @@ from .schema import (
     metric_family,
     propensity_columns,
 )
-from .segments import STABILITY_CUTOFF, DiscoveredSegment, DiscoveryProvenance, RegisteredSegment
+from .segments import (
+    STABILITY_CUTOFF,
+    DepthScore,
+    DiscoveredSegment,
+    DiscoveryProvenance,
+    PolicyTreeResult,
+    RegisteredSegment,
+)
 from .truth import CalibrationBundle, CalibrationRecord, CalibrationTruth
 
 __all__ = [
@@ -82,6 +89,7 @@ __all__ = [
     "Decomposition",
     "DecompositionSamples",
     "DiagnosticsBundle",
+    "DepthScore",
     "DiscoveredSegment",
     "DiscoveryProvenance",
     "EqRule",
@@ -90,6 +98,7 @@ __all__ = [
     "ObservedExperimentData",
     "ProductCategory",
     "RecommendationSummary",
+    "PolicyTreeResult",
     "RegisteredSegment",
     "RuleClause",
     "SchemaViolation",

@@ -7,6 +7,8 @@ import re
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
+
 from ._checks import (
     fail,
     finite_float,
@@ -14,11 +16,12 @@ from ._checks import (
     instance,
     integer,
     interval,
+    nan_or_non_negative,
     nan_or_unit,
     probability,
     set_field,
 )
-from .rules import SegmentRule
+from .rules import SegmentRule, apply_rule
 
 #: Stability at or above this is "credible enough to act on".
 STABILITY_CUTOFF = 0.80
@@ -117,3 +120,80 @@ class RegisteredSegment:
             instance(owner, "provenance", self.provenance, DiscoveryProvenance)
         if self.lifecycle not in ("registered", "deployed"):
             raise fail(owner, "lifecycle", f"got {self.lifecycle!r}", "use 'registered' or 'deployed'")
+
+
+@dataclasses.dataclass(frozen=True)
+class DepthScore:
+    """Cross-validated policy value of one candidate tree depth (metric units per visitor)."""
+
+    depth: int
+    value: float
+    standard_error: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "depth", integer("DepthScore", "depth", self.depth, minimum=0))
+        set_field(self, "value", finite_float("DepthScore", "value", self.value))
+        set_field(self, "standard_error", nan_or_non_negative("DepthScore", "standard_error",
+                                                              self.standard_error))
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyTreeResult:
+    """A fitted policy tree as readable segments and their allocation.
+
+    ``segments`` partition the visitors (one per leaf; a root-only tree gives
+    the catch-all). ``allocation_map[segment.id]`` maps every arm, control
+    included, to its Thompson weight (summing to 1). ``depth_scores`` holds
+    the cross-validated value of each candidate depth when the depth was
+    chosen by ``max_depth="cv"``, else is empty. The fitted estimator itself
+    is not exposed: ``assign`` routes visitors through the rules.
+    """
+
+    segments: list[DiscoveredSegment]
+    allocation_map: dict[int, dict[str, float]]
+    max_depth: int
+    epsilon: float
+    depth_scores: tuple[DepthScore, ...] = ()
+
+    def __post_init__(self) -> None:
+        owner = "PolicyTreeResult"
+        if not isinstance(self.segments, (list, tuple)) or not self.segments:
+            raise fail(owner, "segments", f"got {self.segments!r}", "pass one DiscoveredSegment per leaf")
+        for s in self.segments:
+            instance(owner, "segments[]", s, DiscoveredSegment)
+        ids = [s.id for s in self.segments]
+        if len(set(ids)) != len(ids):
+            raise fail(owner, "segments", f"duplicate ids {ids}", "give each leaf its own id")
+        if not isinstance(self.allocation_map, dict) or set(self.allocation_map) != set(ids):
+            raise fail(owner, "allocation_map", f"keys {sorted(self.allocation_map)} != segment ids {sorted(ids)}",
+                       "allocate every segment exactly once")
+        frozen = {}
+        for key, weights in self.allocation_map.items():
+            w = frozen_mapping(owner, f"allocation_map[{key}]", weights)
+            if abs(sum(w.values()) - 1.0) > 1e-6 or any(v < 0 for v in w.values()):
+                raise fail(owner, f"allocation_map[{key}]", f"weights {dict(w)}", "use weights >= 0 summing to 1")
+            frozen[key] = w
+        set_field(self, "segments", list(self.segments))
+        set_field(self, "allocation_map", frozen)
+        set_field(self, "max_depth", integer(owner, "max_depth", self.max_depth, minimum=0))
+        set_field(self, "epsilon", probability(owner, "epsilon", self.epsilon))
+        for d in self.depth_scores:
+            instance(owner, "depth_scores[]", d, DepthScore)
+        set_field(self, "depth_scores", tuple(self.depth_scores))
+
+    def segment(self, segment_id: int) -> DiscoveredSegment:
+        for s in self.segments:
+            if s.id == segment_id:
+                return s
+        raise KeyError(f"no segment with id {segment_id}. Fix: use one of {[s.id for s in self.segments]}.")
+
+    def assign(self, visitors) -> np.ndarray:
+        """Segment id of each visitor row, by the segments' rules; -1 where none matches.
+
+        A visitor matches none only when it carries a category the tree never
+        saw; route such visitors with the explore cell.
+        """
+        out = np.full(len(visitors), -1, dtype=np.int64)
+        for s in self.segments:
+            out[apply_rule(s.rule, visitors) & (out < 0)] = s.id
+        return out

@@ -1,10 +1,20 @@
 """Posterior results of a BCF fit and the primitives computed from their draws."""
 
+from .best_arm import best_arm
 from .diagnostics import acceptance_table, inference_data, summarize
+from .evaluation import (
+           PolicyValue,
+           RateResult,
+           doubly_robust_scores,
+           policy_value,
+           policy_value_difference,
+           rate,
+)
 from .fit import fit
 from .persistence import FORMAT_VERSION, ResultFileError, load_result, save_result
 from .results import BCFResult, BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
 
 __all__ = ["FORMAT_VERSION", "BCFResult", "BinaryBCFResult", "ContinuousBCFResult", "FitInfo",
-           "HurdleBCFResult", "ResultFileError", "acceptance_table", "fit", "inference_data", "load_result",
-           "save_result", "summarize"]
+           "HurdleBCFResult", "PolicyValue", "RateResult", "ResultFileError", "acceptance_table", "best_arm",
+           "doubly_robust_scores", "fit", "inference_data", "load_result", "policy_value",
+           "policy_value_difference", "rate", "save_result", "summarize"]

@@ -22,8 +22,17 @@ from scipy.special import ndtr
 from ..bcf.binning import apply_bins
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
-from ..contracts import DiagnosticsBundle, ObservedExperimentData
+from ..contracts import (
+    AnalysisResult,
+    ComparisonResult,
+    DecisionThresholds,
+    DiagnosticsBundle,
+    ObservedExperimentData,
+    PolicyTreeResult,
+    RecommendationSummary,
+)
 from .channels import ChannelFits
+from .evaluation import PolicyValue
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -104,6 +113,73 @@ class BCFResult:
         """
         return self._stack(self._bins_for(visitors))["total"]
 
+    def _levels(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Expected outcome per draw under control and under arm j+1, each [S, n], metric units."""
+        raise NotImplementedError
+
+    def outcome_means(self) -> np.ndarray:
+        """Posterior-mean expected outcome of every fitted visitor under every arm, ``(n, K)``.
+
+        Metric units, control first: the outcome model the doubly-robust policy
+        value uses (``posterior.evaluation``).
+        """
+        columns = []
+        for j in range(len(self.treatment_names)):
+            base, arm = self._levels(j)
+            if j == 0:
+                columns.append(base.mean(axis=0))
+            columns.append(arm.mean(axis=0))
+        return np.column_stack(columns)
+
+    # -- analysis (array math on the stored draws; no refits) ------------------------------
+    def analyze(self, **options) -> AnalysisResult:
+        """Comparisons, segments, recommendation and per-visitor effects (``posterior.analysis.analyze``)."""
+        from .analysis import analyze
+
+        return analyze(self, **options)
+
+    def compare(self, treatment: str | None = None, *, method: str = "compare_to_control", segment=None,
+                thresholds: DecisionThresholds | None = None, ci_level: float = 0.8) -> ComparisonResult:
+        """Posterior comparison of one treatment vs control or vs the best other arm (``comparisons.compare``)."""
+        from .comparisons import compare
+
+        return compare(self, treatment, method=method, segment=segment, thresholds=thresholds,
+                       ci_level=ci_level)
+
+    def recommendation_summary(self, treatment: str, segment=None,
+                               thresholds: DecisionThresholds | None = None, *,
+                               round_size: int | None = None) -> RecommendationSummary:
+        """SHIP / CONTINUE / STOP with its evidence and the value of one more round."""
+        from .comparisons import recommendation_summary
+
+        return recommendation_summary(self, treatment, segment, thresholds, round_size=round_size)
+
+    def fit_policy_tree(self, max_depth: int | str = 2, min_segment_share: float = 0.1, n_bootstrap: int = 50,
+                        seed: int = 0, *, epsilon: float = 0.1) -> PolicyTreeResult:
+        """Readable segments from a shallow tree on the posterior-mean effects (``policy_tree``)."""
+        from .policy_tree import fit_policy_tree
+
+        return fit_policy_tree(self, max_depth, min_segment_share, n_bootstrap, seed, epsilon=epsilon)
+
+    def thompson_allocation(self, segments, epsilon: float = 0.1) -> dict[int, dict[str, float]]:
+        """``{segment id: {arm: weight}}``: segment-mean best-arm frequencies with an epsilon / K floor."""
+        from .policy_tree import thompson_allocation
+
+        return thompson_allocation(self, segments, epsilon)
+
+    def policy_value(self, policy, *, use_outcome_model: bool = True) -> PolicyValue:
+        """Doubly-robust value (metric units per visitor) of assigning ``policy`` to the fitted visitors.
+
+        ``policy``: an arm index or name per visitor (or one for everyone).
+        The recorded assignment probabilities make it unbiased; this fit's
+        ``outcome_means`` only reduce its variance (``use_outcome_model=False``: pure IPW).
+        Scoring on the data the model was fit on is optimistic for policies
+        learned from it: score those on the next round's data.
+        """
+        from .evaluation import policy_value
+
+        return policy_value(self.observed, policy, self.outcome_means() if use_outcome_model else None)
+
     # -- channels, diagnostics, persistence ---------------------------------------------
     @property
     def channel_fits(self) -> dict[str, ChannelFits]:
@@ -175,6 +251,9 @@ class ContinuousBCFResult(BCFResult):
         base, arm = self.outcome.predictors(j, training=pred)
         return {"total": arm - base}
 
+    def _levels(self, j):
+        return self.outcome.predictors(j)
+
 
 class BinaryBCFResult(BCFResult):
     """A probit BCF on conversion: effects are Phi(eta_k) - Phi(eta_0) in probability units."""
@@ -193,6 +272,10 @@ class BinaryBCFResult(BCFResult):
         pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
         base, arm = self.conversion.predictors(j, training=pred)
         return {"total": ndtr(arm) - ndtr(base)}
+
+    def _levels(self, j):
+        base, arm = self.conversion.predictors(j)
+        return ndtr(base), ndtr(arm)
 
 
 class HurdleBCFResult(BCFResult):
@@ -228,6 +311,12 @@ class HurdleBCFResult(BCFResult):
         conversion_part = (p - p0) * m0
         order_part = p * (m - m0)
         return {"total": conversion_part + order_part, "conversion": conversion_part, "order_value": order_part}
+
+    def _levels(self, j):
+        eta0, eta = self.conversion.predictors(j)
+        nu0, nu = self.order_value.predictors(j)
+        half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
+        return ndtr(eta0) * np.exp(nu0 + half_var), ndtr(eta) * np.exp(nu + half_var)
 
     @property
     def rpv_cate_samples(self) -> np.ndarray:
