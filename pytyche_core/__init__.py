@@ -10,20 +10,28 @@
   ``result.fit_policy_tree()``, ``result.thompson_allocation()``: answers from the draws;
 - ``pt.policy_value`` / ``pt.rate``: doubly-robust policy evaluation with recorded propensities;
 - ``pt.rule_to_sql`` / ``pt.rule_to_json``: segment rules exported for targeting;
+- ``pt.run_calibration`` / ``result.apply_calibration`` / ``pt.calibrate``: intervals and
+  decisions checked against simulated truth;
+- ``pt.enable_compilation_cache()``: reuse compiled samplers across processes;
 - the contract types (``pt.ObservedExperimentData``, ``pt.SegmentRule``, ...).
 """
 
 from .bcf import BCFConfig
+from .bcf.compile_cache import enable_compilation_cache
 from .contracts import *  # noqa: F403
 from .contracts import __all__ as _contract_names
+from .experiment import run_calibration
 from .posterior import (
     BinaryBCFResult,
     ContinuousBCFResult,
     HurdleBCFResult,
+    IntervalCalibration,
+    OracleConfig,
     PolicyValue,
     RateResult,
     ResultFileError,
     best_arm,
+    calibrate,
     fit,
     load_result,
     policy_value,
@@ -38,7 +46,8 @@ from .validation import validate_alignment, validate_feature_names, validate_obs
 __version__ = "0.1.0"
 
 __all__ = [*_contract_names, "BCFConfig", "BinaryBCFResult", "ContinuousBCFResult", "HurdleBCFResult",
-           "PolicyValue", "RateResult", "ResultFileError", "best_arm", "fit", "load_experiment", "load_result",
+           "IntervalCalibration", "OracleConfig", "PolicyValue", "RateResult", "ResultFileError", "best_arm",
+           "calibrate", "enable_compilation_cache", "fit", "load_experiment", "load_result",
            "policy_value", "policy_value_difference", "rate", "rule_from_json", "rule_to_json", "rule_to_sql",
-           "rule_to_sql_parameters", "simulate", "validate_alignment", "validate_feature_names",
+           "rule_to_sql_parameters", "run_calibration", "simulate", "validate_alignment", "validate_feature_names",
            "validate_observed_data"]

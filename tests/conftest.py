@@ -1,8 +1,17 @@
-"""Shared test configuration: the gpu marker skips without a GPU."""
+"""Shared test configuration: the gpu marker skips without a GPU; compiled samplers persist on disk."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+
+def pytest_configure(config):
+    """Reuse the sampler's compiled blocks across test runs (JAX's persistent cache, git-ignored)."""
+    from pytyche_core.bcf.compile_cache import enable_compilation_cache
+
+    enable_compilation_cache(Path(config.rootpath) / ".jax_cache")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -167,6 +167,18 @@ class BCFResult:
 
         return thompson_allocation(self, segments, epsilon)
 
+    def apply_calibration(self, calibration, *, method: str | None = None) -> BCFResult:
+        """A copy of this result with calibrated effect draws (``posterior.calibration.apply_calibration``).
+
+        ``calibration`` is an ``IntervalCalibration`` (fit with
+        ``pytyche_core.experiment.run_calibration`` or loaded from its JSON
+        artifact); ``method`` "remap" or "scale" (None: the artifact's own).
+        K >= 3 raises NotImplementedError.
+        """
+        from .calibration import apply_calibration
+
+        return apply_calibration(self, calibration, method=method)
+
     def policy_value(self, policy, *, use_outcome_model: bool = True) -> PolicyValue:
         """Doubly-robust value (metric units per visitor) of assigning ``policy`` to the fitted visitors.
 
