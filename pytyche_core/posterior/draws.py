@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_BLOCK = 32_768
+_BLOCK = 8_192  # rows per block: a float64 block of S=200, K=3 draws is ~26 MB
 
 
 def group_means(samples: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
