@@ -37,21 +37,25 @@ class ChannelFits:
     def _source(self, j: int) -> tuple[ChannelDraws, int]:
         return (self.fits[0], j) if self.joint else (self.fits[j], 0)
 
-    def predictors(self, j: int, *, training: tuple[np.ndarray, np.ndarray] | None = None):
+    def predictors(self, j: int, *, training: tuple[np.ndarray, np.ndarray] | None = None,
+                   rows: slice | None = None):
         """(control, arm j+1) linear predictors, each [S, n], on the outcome's model scale.
 
         ``training`` is None for the training visitors (the sampler's own
         fits); otherwise ``(mu, tau)`` predicted for new visitors by
-        ``predict_new``.
+        ``predict_new``. ``rows`` restricts to a block of visitors, so callers
+        can bound the size of what they compute from the predictors.
         """
         fit, column = self._source(j)
         if training is None:
             mu, tau = fit.mu, fit.tau
         else:
             mu, tau = training
+        if rows is not None:
+            mu, tau = mu[:, :, rows], tau[:, :, rows]
         s = mu.shape[0] * mu.shape[1]
         base = mu.reshape(s, -1)
-        return base, base + tau.reshape(s, mu.shape[2], -1)[:, :, column]
+        return base, base + tau[..., column].reshape(s, -1)
 
     def predict_new(self, j: int, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mu, tau) of new binned visitors from the stored forests, outcome scale."""

@@ -46,6 +46,10 @@ class FitInfo:
     zero_revenue_converters: int = 0
 
 
+#: Visitors per block when effect draws are materialised (S = 200: ~6 MB per float64 temporary).
+_EFFECT_BLOCK = 4096
+
+
 class BCFResult:
     """Common surface of the three result types (not constructed directly)."""
 
@@ -74,14 +78,32 @@ class BCFResult:
                 f"device={self.info.device!r})")
 
     # -- effects ------------------------------------------------------------------------
-    def _contrasts(self, j: int, new_bins: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Draws [S, n] of treatment j+1 vs control; key "total" plus any decomposition parts."""
+    def _contrasts(self, j: int, new_bins: np.ndarray | None, rows: slice | None = None) -> dict[str, np.ndarray]:
+        """Draws [S, n] of treatment j+1 vs control; key "total" plus any decomposition parts.
+
+        ``rows``: a block of the training visitors (``new_bins`` is None then).
+        """
         raise NotImplementedError
 
     def _stack(self, new_bins: np.ndarray | None) -> dict[str, np.ndarray]:
-        parts = [self._contrasts(j, new_bins) for j in range(len(self.treatment_names))]
-        return {key: np.ascontiguousarray(np.stack([p[key].T for p in parts], axis=-1), dtype=np.float32)
-                for key in parts[0]}
+        """Every key of ``_contrasts`` as float32 ``(n, S, K-1)``, computed in blocks of visitors.
+
+        Blocks bound the float temporaries (linear predictors, probabilities,
+        order values) to a few blocks' worth instead of several full [S, n] arrays.
+        """
+        n = self.observed.n_visitors if new_bins is None else new_bins.shape[1]
+        k1 = len(self.treatment_names)
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, n, _EFFECT_BLOCK):
+            rows = slice(start, min(start + _EFFECT_BLOCK, n))
+            block_bins = None if new_bins is None else new_bins[:, rows]
+            for j in range(k1):
+                parts = self._contrasts(j, block_bins, rows if new_bins is None else None)
+                for key, draws in parts.items():
+                    if key not in out:
+                        out[key] = np.empty((n, draws.shape[0], k1), dtype=np.float32)
+                    out[key][rows, :, j] = draws.T
+        return out
 
     @functools.cached_property
     def _training_effects(self) -> dict[str, np.ndarray]:
@@ -113,8 +135,8 @@ class BCFResult:
         """
         return self._stack(self._bins_for(visitors))["total"]
 
-    def _levels(self, j: int) -> tuple[np.ndarray, np.ndarray]:
-        """Expected outcome per draw under control and under arm j+1, each [S, n], metric units."""
+    def _levels(self, j: int, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Expected outcome per draw under control and under arm j+1, each [S, rows], metric units."""
         raise NotImplementedError
 
     def outcome_means(self) -> np.ndarray:
@@ -123,13 +145,16 @@ class BCFResult:
         Metric units, control first: the outcome model the doubly-robust policy
         value uses (``posterior.evaluation``).
         """
-        columns = []
-        for j in range(len(self.treatment_names)):
-            base, arm = self._levels(j)
-            if j == 0:
-                columns.append(base.mean(axis=0))
-            columns.append(arm.mean(axis=0))
-        return np.column_stack(columns)
+        n, k1 = self.observed.n_visitors, len(self.treatment_names)
+        out = np.empty((n, k1 + 1))
+        for start in range(0, n, _EFFECT_BLOCK):
+            rows = slice(start, min(start + _EFFECT_BLOCK, n))
+            for j in range(k1):
+                base, arm = self._levels(j, rows)
+                if j == 0:
+                    out[rows, 0] = base.mean(axis=0)
+                out[rows, j + 1] = arm.mean(axis=0)
+        return out
 
     # -- analysis (array math on the stored draws; no refits) ------------------------------
     def analyze(self, **options) -> AnalysisResult:
@@ -258,13 +283,13 @@ class ContinuousBCFResult(BCFResult):
     def channel_fits(self) -> dict[str, ChannelFits]:
         return {"outcome": self.outcome}
 
-    def _contrasts(self, j, new_bins):
+    def _contrasts(self, j, new_bins, rows=None):
         pred = None if new_bins is None else self.outcome.predict_new(j, new_bins)
-        base, arm = self.outcome.predictors(j, training=pred)
+        base, arm = self.outcome.predictors(j, training=pred, rows=rows)
         return {"total": arm - base}
 
-    def _levels(self, j):
-        return self.outcome.predictors(j)
+    def _levels(self, j, rows):
+        return self.outcome.predictors(j, rows=rows)
 
 
 class BinaryBCFResult(BCFResult):
@@ -280,13 +305,13 @@ class BinaryBCFResult(BCFResult):
     def channel_fits(self) -> dict[str, ChannelFits]:
         return {"conversion": self.conversion}
 
-    def _contrasts(self, j, new_bins):
+    def _contrasts(self, j, new_bins, rows=None):
         pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
-        base, arm = self.conversion.predictors(j, training=pred)
+        base, arm = self.conversion.predictors(j, training=pred, rows=rows)
         return {"total": ndtr(arm) - ndtr(base)}
 
-    def _levels(self, j):
-        base, arm = self.conversion.predictors(j)
+    def _levels(self, j, rows):
+        base, arm = self.conversion.predictors(j, rows=rows)
         return ndtr(base), ndtr(arm)
 
 
@@ -312,11 +337,11 @@ class HurdleBCFResult(BCFResult):
     def channel_fits(self) -> dict[str, ChannelFits]:
         return {"conversion": self.conversion, "order_value": self.order_value}
 
-    def _contrasts(self, j, new_bins):
+    def _contrasts(self, j, new_bins, rows=None):
         c_pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
         o_pred = None if new_bins is None else self.order_value.predict_new(j, new_bins)
-        eta0, eta = self.conversion.predictors(j, training=c_pred)
-        nu0, nu = self.order_value.predictors(j, training=o_pred)
+        eta0, eta = self.conversion.predictors(j, training=c_pred, rows=rows)
+        nu0, nu = self.order_value.predictors(j, training=o_pred, rows=rows)
         half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
         p0, p = ndtr(eta0), ndtr(eta)
         m0, m = np.exp(nu0 + half_var), np.exp(nu + half_var)
@@ -324,9 +349,9 @@ class HurdleBCFResult(BCFResult):
         order_part = p * (m - m0)
         return {"total": conversion_part + order_part, "conversion": conversion_part, "order_value": order_part}
 
-    def _levels(self, j):
-        eta0, eta = self.conversion.predictors(j)
-        nu0, nu = self.order_value.predictors(j)
+    def _levels(self, j, rows):
+        eta0, eta = self.conversion.predictors(j, rows=rows)
+        nu0, nu = self.order_value.predictors(j, rows=rows)
         half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
         return ndtr(eta0) * np.exp(nu0 + half_var), ndtr(eta) * np.exp(nu + half_var)
 
