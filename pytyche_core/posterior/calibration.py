@@ -16,7 +16,7 @@ levels, and fit two corrections:
 The artifact (``IntervalCalibration``) stores the grid, ``c(p)``, ``R``,
 ``s`` and where they came from, as one versioned JSON file.
 ``apply_calibration`` returns a calibrated copy of a fitted result;
-``oracle.run_calibration`` makes the replicates with the simulator and ``pt.fit``.
+``pytyche_core.experiment.run_calibration`` makes the replicates with the simulator and ``pt.fit``.
 
 Intervals throughout are central: ``[Q(0.5 - p/2), Q(0.5 + p/2)]`` with
 ``Q`` numpy's default (linear) empirical quantile of a unit's draws.
