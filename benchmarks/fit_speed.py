@@ -12,8 +12,9 @@ with the same numbers of trees and MCMC sweeps:
 Per engine the script prints wall time (fit plus every visitor's effect
 draws), seconds per 1k visitors, peak resident memory of the process, the
 RMSE of the posterior-mean revenue-per-visitor effect against the truth, and
-the share of (visitor, arm) pairs whose 80% interval covers the truth; then
-the ratios pytyche / stochtree. Each engine runs in its own process so peak
+the share of (visitor, arm) pairs whose 80% interval covers the truth, and
+the conversion channel's own RMSEs (control rate p0, rate contrasts dp);
+then the ratios pytyche / stochtree. Each engine runs in its own process so peak
 memory is its own. Run with the bench extra installed:
 
     .venv-bench/bin/python benchmarks/fit_speed.py --n 10000 50000
@@ -37,6 +38,13 @@ def simulate(scenario_name: str, k: int, profile: str, n: int, seed: int):
     from pytyche_core.simulate import scenario
 
     return pt.simulate(scenario(scenario_name, k=k, profile=profile).config(n, seed=seed))
+
+
+def channel_scores(p0: np.ndarray, dp: np.ndarray, truth) -> dict[str, float]:
+    """RMSE of the conversion channel alone: the control rate ``p0`` (n,) and its contrasts ``dp`` (n, K-1)."""
+    p = truth.conversion_probabilities()
+    return {"p0_rmse": float(np.sqrt(((p0 - p[:, 0]) ** 2).mean())),
+            "dp_rmse": float(np.sqrt(((dp - (p[:, 1:] - p[:, :1])) ** 2).mean()))}
 
 
 def score(effects: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -65,8 +73,11 @@ def run_pytyche(args: dict) -> dict:
     result = pt.fit(observed, config=config, seed=args["seed"])
     effects = result.rpv_cate_samples
     seconds = time.perf_counter() - started
+    predictors = [result.conversion.predictors(j) for j in range(observed.n_arms - 1)]
+    p0 = ndtr(predictors[0][0]).mean(axis=0)
+    dp = np.stack([(ndtr(arm) - ndtr(base)).mean(axis=0) for base, arm in predictors], axis=-1)
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            **score(effects, truth.contrasts())}
+            **score(effects, truth.contrasts()), **channel_scores(p0, dp, truth)}
 
 
 def _stochtree_channel(x, z, y, probit: bool, args: dict):
@@ -114,8 +125,9 @@ def run_stochtree(args: dict) -> dict:
         effects.append(p * m - p0 * m0)
     effects = np.stack(effects, axis=-1).astype(np.float32)
     seconds = time.perf_counter() - started
+    dp = np.stack([(ndtr(eta0 + tau_c[:, :, j]) - p0).mean(axis=1) for j in range(z.shape[1])], axis=-1)
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            **score(effects, truth.contrasts())}
+            **score(effects, truth.contrasts()), **channel_scores(p0.mean(axis=1), dp, truth)}
 
 
 def in_own_process(fn, args: dict) -> dict:
@@ -146,7 +158,7 @@ def main() -> None:
           f"burn-in {opts.burn_in}, draws {opts.draws} x {opts.chains} chains, no warm start")
     runners = {"pytyche": run_pytyche, "stochtree": run_stochtree}
     header = f"{'n':>7} {'engine':>9} {'wall s':>8} {'s/1k':>6} {'peak MB':>8} {'RMSE':>7} {'truth sd':>8} " \
-             f"{'cover80':>7} {'ATE err':>7} {'ATE cov':>7}"
+             f"{'cover80':>7} {'ATE err':>7} {'ATE cov':>7} {'p0 RMSE':>7} {'dp RMSE':>7}"
     print(header)
     for n in opts.n:
         args = {"n": n, "k": opts.k, "scenario": opts.scenario, "profile": opts.profile, "seed": opts.seed,
@@ -157,7 +169,7 @@ def main() -> None:
             r = rows[engine] = in_own_process(runners[engine], args)
             print(f"{n:>7} {engine:>9} {r['seconds']:8.1f} {1000 * r['seconds'] / n:6.2f} {r['peak_mb']:8.0f} "
                   f"{r['rmse']:7.3f} {r['truth_sd']:8.3f} {r['coverage80']:7.2f} {r['ate_error']:7.3f} "
-                  f"{r['ate_covered']:7.2f}", flush=True)
+                  f"{r['ate_covered']:7.2f} {r['p0_rmse']:7.4f} {r['dp_rmse']:7.4f}", flush=True)
         if {"pytyche", "stochtree"} <= rows.keys():
             ours, peer = rows["pytyche"], rows["stochtree"]
             print(f"{n:>7} {'ratio':>9} {ours['seconds'] / peer['seconds']:8.2f} {'':>6} "
