@@ -86,19 +86,22 @@ class BCFResult:
         raise NotImplementedError
 
     def _stack(self, new_bins: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Every key of ``_contrasts`` as float32 ``(n, S, K-1)``, computed in blocks of visitors.
+        """Every key of ``_contrasts`` as float32 ``(n, S, K-1)``.
 
-        Blocks bound the float temporaries (linear predictors, probabilities,
-        order values) to a few blocks' worth instead of several full [S, n] arrays.
+        For the training visitors, in blocks: the float temporaries (linear
+        predictors, probabilities, order values) stay a few blocks' worth
+        instead of several full [S, n] arrays.
         """
         n = self.observed.n_visitors if new_bins is None else new_bins.shape[1]
+        # New visitors are predicted in one pass: the forests are walked once per draw per call,
+        # so blocking them would multiply the dispatches; their temporaries are the caller's n.
+        block = _EFFECT_BLOCK if new_bins is None else max(n, 1)
         k1 = len(self.treatment_names)
         out: dict[str, np.ndarray] = {}
-        for start in range(0, n, _EFFECT_BLOCK):
-            rows = slice(start, min(start + _EFFECT_BLOCK, n))
-            block_bins = None if new_bins is None else new_bins[:, rows]
+        for start in range(0, n, block):
+            rows = slice(start, min(start + block, n))
             for j in range(k1):
-                parts = self._contrasts(j, block_bins, rows if new_bins is None else None)
+                parts = self._contrasts(j, new_bins, rows if new_bins is None else None)
                 for key, draws in parts.items():
                     if key not in out:
                         out[key] = np.empty((n, draws.shape[0], k1), dtype=np.float32)
