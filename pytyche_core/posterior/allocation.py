@@ -12,8 +12,6 @@ import math
 
 import numpy as np
 
-from .best_arm import best_arm_frequencies
-
 
 def check_epsilon(epsilon: float) -> float:
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) \
@@ -30,7 +28,3 @@ def thompson_weights(best_probabilities: np.ndarray, epsilon: float) -> np.ndarr
     weights = epsilon / p.size + (1.0 - epsilon) * p
     return weights / weights.sum()  # absorbs rounding so the map sums to 1 exactly
 
-
-def segment_best_probabilities(segment_means: np.ndarray, n_arms: int) -> np.ndarray:
-    """P(arm k is best) from per-draw segment-mean contrasts ``(S, K-1)`` -> ``(K,)``, control first."""
-    return best_arm_frequencies(segment_means, n_arms)

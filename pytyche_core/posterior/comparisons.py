@@ -156,20 +156,21 @@ def recommendation_summary(result: BCFResult, treatment: str, segment=None,
                            round_size: int | None = None) -> RecommendationSummary:
     """SHIP / CONTINUE / STOP for ``treatment`` vs control, over everyone or over ``segment``.
 
-    The evidence is that of ``compare``; the rule is ``decisions.decide``.
+    The evidence is that of ``compare`` (vs control); the rule is ``decisions.decide``.
     ``expected_value_of_one_more_round`` assumes the next round has
     ``round_size`` visitors (default: as many as the fit used, i.e. the data so
     far came in one round) and that the posterior variance shrinks in
     proportion to the visitors (docs/concepts/decision-theory.md).
     """
     thresholds = _resolve_thresholds(thresholds)
-    full = compare(result, treatment, segment=segment, thresholds=thresholds)
+    j = treatment_index(result, treatment)
+    lift = member_means(result.cate_samples, segment_mask(result, segment))[:, j]  # vs control, per draw
     n_fit = result.observed.n_visitors
     if round_size is None:
         round_size = n_fit
     if isinstance(round_size, bool) or not isinstance(round_size, (int, np.integer)) or round_size < 1:
         raise ValueError(f"round_size must be a positive number of visitors, got {round_size!r}.")
-    ev = decisions.evidence(full.lift_samples, _threshold(thresholds))
+    ev = decisions.evidence(lift, _threshold(thresholds))
     value = decisions.value_of_one_more_round(ev.mean, ev.sd, round_size / n_fit)
     return RecommendationSummary(
         treatment=treatment, decision=decisions.decide(ev, thresholds),

@@ -36,7 +36,15 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
-from ..contracts._checks import fail, finite_float, integer, interval, set_field
+from ..contracts._checks import (
+    fail,
+    finite_float,
+    integer,
+    interval,
+    non_negative,
+    probability,
+    set_field,
+)
 from ..contracts.data import ObservedExperimentData, propensity_matrix
 from ..contracts.schema import MetricFamily
 
@@ -55,9 +63,7 @@ SeedLike = int | np.random.Generator
 
 
 def _normal_quantile(owner: str, field: str, level: float) -> float:
-    level = finite_float(owner, field, level)
-    if not 0.0 < level < 1.0:
-        raise fail(owner, field, f"{level} is not in (0, 1)", "pass a coverage level such as 0.95")
+    level = probability(owner, field, level, open_interval=True)
     return float(special.ndtri(0.5 + level / 2.0))
 
 
@@ -76,10 +82,7 @@ class PolicyValue:
     def __post_init__(self) -> None:
         owner = "PolicyValue"
         set_field(self, "value", finite_float(owner, "value", self.value))
-        se = finite_float(owner, "standard_error", self.standard_error)
-        if se < 0:
-            raise fail(owner, "standard_error", f"{se} < 0", "pass sd / sqrt(n), which is >= 0")
-        set_field(self, "standard_error", se)
+        set_field(self, "standard_error", non_negative(owner, "standard_error", self.standard_error))
         set_field(self, "n", integer(owner, "n", self.n, minimum=2))
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
@@ -106,17 +109,11 @@ class RateResult:
     def __post_init__(self) -> None:
         owner = "RateResult"
         set_field(self, "estimate", finite_float(owner, "estimate", self.estimate))
-        se = finite_float(owner, "standard_error", self.standard_error)
-        if se < 0:
-            raise fail(owner, "standard_error", f"{se} < 0", "pass the bootstrap sd, which is >= 0")
-        set_field(self, "standard_error", se)
+        set_field(self, "standard_error", non_negative(owner, "standard_error", self.standard_error))
         set_field(self, "ci", interval(owner, "ci", self.ci))
         if self.weighting not in WEIGHTINGS:
             raise fail(owner, "weighting", f"got {self.weighting!r}", f"use one of {list(WEIGHTINGS)}")
-        level = finite_float(owner, "ci_level", self.ci_level)
-        if not 0.0 < level < 1.0:
-            raise fail(owner, "ci_level", f"{level} is not in (0, 1)", "pass a level such as 0.95")
-        set_field(self, "ci_level", level)
+        set_field(self, "ci_level", probability(owner, "ci_level", self.ci_level, open_interval=True))
 
 
 # -- input checks ---------------------------------------------------------------------

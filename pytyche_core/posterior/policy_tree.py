@@ -18,9 +18,9 @@ import numpy as np
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ..contracts import DepthScore, DiscoveredSegment, PolicyTreeResult, SegmentRule, apply_rule
-from .allocation import check_epsilon, segment_best_probabilities, thompson_weights
-from .best_arm import best_arm
-from .draws import group_means
+from .allocation import check_epsilon, thompson_weights
+from .best_arm import best_arm, best_arm_frequencies
+from .draws import group_means, member_means
 from .tree_rules import FeatureEncoding, leaf_rules
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def fit_policy_tree(result: BCFResult, max_depth: int | str = 2, min_segment_sha
                            seed, labels, len(ids))
     segments, allocation = [], {}
     for index, leaf in enumerate(ids):
-        p_best = segment_best_probabilities(means[index], k)
+        p_best = best_arm_frequencies(means[index], k)
         gate, gate_ci = _gate(means[index])
         segments.append(DiscoveredSegment(
             id=leaf, rule=rules[leaf], gate_estimate=gate, gate_ci=gate_ci,
@@ -225,7 +225,7 @@ def thompson_allocation(result: BCFResult, segments, epsilon: float = 0.1) -> di
         if not mask.any():
             raise ValueError(f"thompson_allocation: segment {segment.id} ({segment.rule.description!r}) selects "
                              "none of the fitted visitors. Fix: allocate segments found on this data.")
-        means = group_means(result.cate_samples, np.where(mask, 0, -1), 1)[0]
-        p_best = segment_best_probabilities(means, observed.n_arms)
+        means = member_means(result.cate_samples, mask)
+        p_best = best_arm_frequencies(means, observed.n_arms)
         out[segment.id] = dict(zip(observed.arm_names, thompson_weights(p_best, epsilon).tolist(), strict=True))
     return out
