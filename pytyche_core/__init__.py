@@ -12,6 +12,8 @@
 - ``pt.rule_to_sql`` / ``pt.rule_to_json``: segment rules exported for targeting;
 - ``pt.run_calibration`` / ``result.apply_calibration`` / ``pt.calibrate``: intervals and
   decisions checked against simulated truth;
+- ``pt.sequential_experiment(...)``: the adaptive loop (cells, schedules, the recommendation
+  engine, scoring against truth in simulation);
 - ``pt.enable_compilation_cache()``: reuse compiled samplers across processes;
 - the contract types (``pt.ObservedExperimentData``, ``pt.SegmentRule``, ...).
 """
@@ -20,7 +22,23 @@ from .bcf import BCFConfig
 from .bcf.compile_cache import enable_compilation_cache
 from .contracts import *  # noqa: F403
 from .contracts import __all__ as _contract_names
-from .experiment import run_calibration
+from .experiment import (
+    BaselinePolicy,
+    Cell,
+    DecayingControlShare,
+    ExplicitSchedule,
+    FixedSchedule,
+    GeometricSchedule,
+    Guardrail,
+    HypothesisPolicy,
+    RoutingRule,
+    StabilityControlShare,
+    TreePolicy,
+    UniformPolicy,
+    recommend,
+    run_calibration,
+    sequential_experiment,
+)
 from .posterior import (
     BinaryBCFResult,
     ContinuousBCFResult,
@@ -45,7 +63,9 @@ from .validation import validate_alignment, validate_feature_names, validate_obs
 
 __version__ = "0.1.0"
 
-__all__ = [*_contract_names, "BCFConfig", "BinaryBCFResult", "ContinuousBCFResult", "HurdleBCFResult",
+__all__ = [*_contract_names, "BCFConfig", "BaselinePolicy", "Cell", "DecayingControlShare", "ExplicitSchedule",
+           "FixedSchedule", "GeometricSchedule", "Guardrail", "HypothesisPolicy", "RoutingRule",
+           "StabilityControlShare", "TreePolicy", "UniformPolicy", "recommend", "sequential_experiment", "BinaryBCFResult", "ContinuousBCFResult", "HurdleBCFResult",
            "IntervalCalibration", "OracleConfig", "PolicyValue", "RateResult", "ResultFileError", "best_arm",
            "calibrate", "enable_compilation_cache", "fit", "load_experiment", "load_result",
            "policy_value", "policy_value_difference", "rate", "rule_from_json", "rule_to_json", "rule_to_sql",

@@ -1,5 +1,54 @@
-"""The sequential loop's layer: what drives the simulator and the estimator together."""
+"""The sequential loop: cells, schedules, the recommendation engine, the loop itself and its scoring.
 
+- ``pt.sequential_experiment(...)`` runs rounds (simulated or from the store):
+  assign by cells -> observe -> fit on all rounds -> analyse -> plan the next round;
+- ``Cell`` with ``BaselinePolicy`` / ``UniformPolicy`` / ``TreePolicy`` / ``HypothesisPolicy``;
+- ``FixedSchedule`` / ``GeometricSchedule`` / ``ExplicitSchedule`` and the control-share schedules;
+- ``recommend`` / ``cold_start_plan`` -> ``NextRoundPlan``; graduation rules; dropped treatments;
+- ``truth``: every round scored against the simulator's potential outcomes;
+- ``run_calibration``: the simulation run that fits an interval calibration.
+"""
+
+from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, Routing, RoutingRule, SegmentRoute
 from .calibration_run import CalibrationReplicate, calibration_replicates, run_calibration
+from .cells import (
+    BaselinePolicy,
+    Cell,
+    HypothesisPolicy,
+    Policy,
+    TreePolicy,
+    UniformPolicy,
+    assign_to_cells,
+    check_cells,
+    mixture_probabilities,
+)
+from .graduation import ExpectedLossRule, GraduationCandidate, GraduationRule
+from .history import Experiment
+from .recommendation import (
+    NextRoundPlan,
+    cold_start_plan,
+    detect_dropped_treatments,
+    next_fit_num_trees_tau,
+    recommend,
+)
+from .schedules import (
+    ConstantControlShare,
+    ControlShareSchedule,
+    DecayingControlShare,
+    ExplicitSchedule,
+    FixedSchedule,
+    GeometricSchedule,
+    Schedule,
+    StabilityControlShare,
+)
+from .sequential import SequentialExperiment, sequential_experiment
+from .truth import RoundScore
 
-__all__ = ["CalibrationReplicate", "calibration_replicates", "run_calibration"]
+__all__ = ["DEFAULT_GUARDRAIL", "BaselinePolicy", "CalibrationReplicate", "Cell", "ConstantControlShare",
+           "ControlShareSchedule", "DecayingControlShare", "ExpectedLossRule", "Experiment", "ExplicitSchedule",
+           "FixedSchedule", "GeometricSchedule", "GraduationCandidate", "GraduationRule", "Guardrail",
+           "HypothesisPolicy", "NextRoundPlan", "Policy", "RoundScore", "Routing", "RoutingRule", "Schedule",
+           "SegmentRoute", "SequentialExperiment", "StabilityControlShare", "TreePolicy", "UniformPolicy",
+           "assign_to_cells", "calibration_replicates", "check_cells", "cold_start_plan",
+           "detect_dropped_treatments", "mixture_probabilities", "next_fit_num_trees_tau", "recommend",
+           "run_calibration", "sequential_experiment"]

@@ -12,6 +12,7 @@ cross-validated doubly-robust policy value (MATH.md §10).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -149,23 +150,45 @@ def cross_validated_depths(result: BCFResult, x: np.ndarray, mean_effects: np.nd
     return int(depths[chosen]), table
 
 
+def split_features(observed, features: Sequence[str] | None) -> tuple[str, ...]:
+    """The features a policy tree may split on: all of the data's, or the ``features`` subset.
+
+    A subset is how an experiment keeps its plan on the attributes the
+    storefront can evaluate at assignment time (the rest still enter the fit).
+    """
+    available = observed.feature_names
+    if features is None:
+        chosen = tuple(available)
+    else:
+        if isinstance(features, str) or not all(isinstance(f, str) for f in features):
+            raise TypeError(f"features: expected a list of feature names, got {features!r}.")
+        chosen = tuple(dict.fromkeys(features))
+        unknown = [f for f in chosen if f not in available]
+        if unknown:
+            raise ValueError(f"policy tree: features {unknown} are not features of the data "
+                             f"{list(available)}. Fix: name only recorded visitor features.")
+    if not chosen:
+        raise ValueError("policy tree: no feature columns to segment on. Fix: record pre-treatment features "
+                         "on the visitors (and list at least one as assignable).")
+    return chosen
+
+
 def fit_policy_tree(result: BCFResult, max_depth: int | str = 2, min_segment_share: float = 0.1,
-                    n_bootstrap: int = 50, seed: int = 0, *, epsilon: float = 0.1) -> PolicyTreeResult:
+                    n_bootstrap: int = 50, seed: int = 0, *, epsilon: float = 0.1,
+                    features: Sequence[str] | None = None) -> PolicyTreeResult:
     """Segments from a shallow tree on the posterior-mean effects (see the module docstring).
 
     ``min_segment_share`` is the smallest share of visitors a leaf may hold;
     ``n_bootstrap`` refits score each segment's stability (0: NaN);
     ``epsilon`` is the Thompson floor of ``allocation_map`` (each arm gets at
-    least epsilon / K). Deterministic for a given ``seed``.
+    least epsilon / K); ``features`` restricts the splits to those visitor
+    features (None: every feature). Deterministic for a given ``seed``.
     """
     _check_arguments(max_depth, min_segment_share, n_bootstrap, seed)
     epsilon = check_epsilon(epsilon)
     observed = result.observed
     visitors = observed.visitors()
-    features = observed.feature_names
-    if not features:
-        raise ValueError("policy tree: the data has no feature columns to segment on. Fix: record "
-                         "pre-treatment features on the visitors.")
+    features = split_features(observed, features)
     samples = result.cate_samples
     n, k = samples.shape[0], observed.n_arms
     encoding = FeatureEncoding.of(visitors, features)

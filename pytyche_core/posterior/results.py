@@ -183,11 +183,15 @@ class BCFResult:
         return recommendation_summary(self, treatment, segment, thresholds, round_size=round_size)
 
     def fit_policy_tree(self, max_depth: int | str = 2, min_segment_share: float = 0.1, n_bootstrap: int = 50,
-                        seed: int = 0, *, epsilon: float = 0.1) -> PolicyTreeResult:
-        """Readable segments from a shallow tree on the posterior-mean effects (``policy_tree``)."""
+                        seed: int = 0, *, epsilon: float = 0.1, features=None) -> PolicyTreeResult:
+        """Readable segments from a shallow tree on the posterior-mean effects (``policy_tree``).
+
+        ``features``: the visitor features the tree may split on (None: all).
+        """
         from .policy_tree import fit_policy_tree
 
-        return fit_policy_tree(self, max_depth, min_segment_share, n_bootstrap, seed, epsilon=epsilon)
+        return fit_policy_tree(self, max_depth, min_segment_share, n_bootstrap, seed, epsilon=epsilon,
+                               features=features)
 
     def thompson_allocation(self, segments, epsilon: float = 0.1) -> dict[int, dict[str, float]]:
         """``{segment id: {arm: weight}}``: segment-mean best-arm frequencies with an epsilon / K floor."""

@@ -10,11 +10,15 @@ never satisfy a clause). See ``docs/concepts/targeting-export.md``.
 """
 
 from .json_condition import JSON_CONDITION_VERSION, rule_from_json, rule_to_json
+from .registry import REGISTRY_TABLE, RegistryEntry, SegmentRegistry
 from .sql import CATCH_ALL_SQL, rule_to_sql, rule_to_sql_parameters
 
 __all__ = [
     "CATCH_ALL_SQL",
     "JSON_CONDITION_VERSION",
+    "REGISTRY_TABLE",
+    "RegistryEntry",
+    "SegmentRegistry",
     "rule_from_json",
     "rule_to_json",
     "rule_to_sql",

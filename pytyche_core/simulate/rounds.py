@@ -47,10 +47,15 @@ class SimulatedRounds:
         integer("SimulatedRounds", "round_index", round_index, minimum=0)
         return child_seeds(np.random.SeedSequence([self.seed, round_index]), 2)[stream]
 
-    def features(self, round_index: int) -> pd.DataFrame:
-        """The round's visitors' features in generation order (with the latent cluster, if any)."""
+    def features(self, round_index: int, n_visitors: int | None = None) -> pd.DataFrame:
+        """The round's visitors' features in generation order (with the latent cluster, if any).
+
+        ``n_visitors`` overrides ``visitors_per_round`` (rounds of a schedule differ in size).
+        """
+        n = self.visitors_per_round if n_visitors is None else integer("SimulatedRounds", "n_visitors",
+                                                                        n_visitors, minimum=1)
         rng = np.random.default_rng(self._round_seed(round_index, _FEATURES))
-        return sample_features(self.scenario.feature_sampler, rng, self.visitors_per_round)
+        return sample_features(self.scenario.feature_sampler, rng, n)
 
     def potential_outcomes(self, features: pd.DataFrame) -> PotentialOutcomes:
         """Every visitor's conversion probability and order value under every arm."""

@@ -14,7 +14,7 @@ from .dtypes import ColumnSpec
 from .errors import ExperimentNotFoundError, RoundNotFoundError
 from .identifiers import quote_identifier
 from .partition import read_partition, replace_partition
-from .read import DEFAULT_METRIC, load_experiment, read_round_truth
+from .read import DEFAULT_METRIC, load_experiment, read_round_truth, stored_round_keys
 from .schema import (
     COLUMNS_TABLE,
     LINEAGE_COLUMNS,
@@ -48,6 +48,7 @@ __all__ = [
     "read_round_truth",
     "replace_partition",
     "round_summary",
+    "stored_round_keys",
     "transaction",
     "write_round",
 ]

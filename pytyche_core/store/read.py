@@ -345,3 +345,14 @@ def read_round_truth(source: Target, experiment_id: str,
         latent = cluster.astype(np.int64)
     return truth_from_arrays(metric=metric, effect=effect, effect_components=components, wide=wide,
                              latent_cluster=latent)
+
+
+def stored_round_keys(source: Target, experiment_id: str) -> list[str]:
+    """The round keys stored for ``experiment_id`` in a store database, ascending."""
+    non_empty_str("stored_round_keys", "experiment_id", experiment_id)
+    src = classify_source(source)
+    if not src.is_database:
+        raise ValueError(f"stored_round_keys: {src.label} is not a DuckDB store. Fix: pass the store's "
+                         "database file (e.g. data/pytyche.duckdb).")
+    with database(src) as con:
+        return [r.round_key for r in read_round_records(con, experiment_id, None, where=src.label)]
