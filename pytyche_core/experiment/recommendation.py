@@ -162,9 +162,10 @@ def next_fit_num_trees_tau(posterior, tree_result: PolicyTreeResult, cumulative_
     return int(min(max(trees, TAU_TREES_BASE), TAU_TREES_MAX))
 
 
-def _cells(routing: Routing, tree: PolicyTreeResult, active: list[str], control_weight: float,
-           explore_weight: float) -> list[Cell]:
-    explore_arms = None if len(active) == len(routing.pooled_allocation) else tuple(active)
+def _cells(routing: Routing, tree: PolicyTreeResult, active: list[str], every_arm: list[str],
+           control_weight: float, explore_weight: float) -> list[Cell]:
+    # Explore randomises over the active arms only: a dropped arm gets no traffic from any cell.
+    explore_arms = None if active == every_arm else tuple(active)
     cells = [Cell(CONTROL_CELL, control_weight, BaselinePolicy()),
              Cell(EXPLORE_CELL, explore_weight, UniformPolicy(explore_arms))]
     optimized = 1.0 - control_weight - explore_weight
@@ -280,7 +281,7 @@ def recommend(analysis: AnalysisResult, *, history: Sequence[Experiment], treatm
     if control_weight + min_explore_weight > 1.0:
         raise ValueError(f"recommend: a control share of {control_weight} plus min_explore_weight "
                          f"{min_explore_weight} exceeds 1. Fix: lower the control-share schedule.")
-    cells = _cells(routing, tree, active_arms, control_weight, min_explore_weight)
+    cells = _cells(routing, tree, active_arms, treatments, control_weight, min_explore_weight)
     n_visitors = schedule.next_round_size(rounds_completed)
     rule = ExpectedLossRule() if graduation_rule is None else graduation_rule
     if not isinstance(rule, GraduationRule):
