@@ -24,6 +24,7 @@ import numpy as np
 
 from ..contracts import AnalysisResult, PolicyTreeResult, RecommendationSummary
 from ..contracts._checks import fail, integer, set_field
+from ..posterior.best_arm import best_arm_frequencies
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, Routing, RoutingRule, route_segments
 from . import prose
 from .cells import (
@@ -213,8 +214,6 @@ def _prose(plan_cells: list[Cell], n_visitors: int | None, routing: Routing, tre
 
 
 def _pooled_best_probability(posterior, arm: str) -> float:
-    from ..posterior.best_arm import best_arm_frequencies
-
     pooled = posterior.cate_samples.mean(axis=0, dtype=np.float64)  # (S, K-1)
     freq = best_arm_frequencies(pooled, posterior.observed.n_arms)
     return float(freq[list(posterior.observed.arm_names).index(arm)])

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..bcf.config import BCFConfig
-from ..contracts import SegmentRule
+from ..contracts import RegisteredSegment, SegmentRule
 from ..posterior.fit import fit
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, RoutingRule
 from ..simulate.scenarios import Scenario, scenario
@@ -222,7 +222,8 @@ def sequential_experiment(scenario_or_source: Scenario | str | os.PathLike | Non
                           epsilon: float = 0.1, max_segment_depth: int | str = 2, min_segment_share: float = 0.1,
                           n_bootstrap: int = 50, assignable_attributes: Sequence[str] | None = None,
                           guardrail: Guardrail | None = DEFAULT_GUARDRAIL, routing_rule: RoutingRule | None = None,
-                          graduation_rule: GraduationRule | None = None, target_segment: SegmentRule | None = None,
+                          graduation_rule: GraduationRule | None = None,
+                          target_segment: SegmentRule | RegisteredSegment | None = None,
                           on_empty_arm: str = "error", pooling: str = "joint", evaluation_size: int = 20_000,
                           progress: bool = False) -> SequentialExperiment:
     """A sequential experiment, ready to ``advance()`` round by round (or ``run_to_completion()``).
@@ -243,8 +244,8 @@ def sequential_experiment(scenario_or_source: Scenario | str | os.PathLike | Non
       assignment time; the policy tree splits only on those (all still enter the fit);
     - ``guardrail``: the metric a plan must not harm (None: no guardrail);
     - ``routing_rule``: when a segment may leave the pooled decision;
-    - ``target_segment``: a rule (e.g. a registered segment's) filtering who
-      enters the experiment (simulation);
+    - ``target_segment``: a ``SegmentRule`` or a ``RegisteredSegment`` (from
+      the segment registry) whose rule filters who enters the experiment (simulation);
     - ``on_empty_arm``: "error" (default) or "drop" for an arm with no data.
     """
     if on_empty_arm not in _ON_EMPTY_ARM:
@@ -254,6 +255,8 @@ def sequential_experiment(scenario_or_source: Scenario | str | os.PathLike | Non
         raise TypeError(f"config: expected a BCFConfig, got {type(config).__name__}.")
     if isinstance(scenario_or_source, str) and not os.path.splitext(scenario_or_source)[1]:
         scenario_or_source = scenario(scenario_or_source, k=k, profile=profile, metric=metric)
+    if isinstance(target_segment, RegisteredSegment):
+        target_segment = target_segment.rule
     if isinstance(scenario_or_source, Scenario):
         source = SimulationSource(scenario_or_source, experiment_id=experiment_id, seed=seed,
                                   target_rule=target_segment, evaluation_size=evaluation_size)

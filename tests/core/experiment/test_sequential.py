@@ -107,6 +107,9 @@ def test_target_segment_filters_who_enters():
     data = source.round(0, "r001", 800, [Cell("explore", 1.0, UniformPolicy())])
     assert data.observed.n_visitors == 800
     assert (data.observed.visitors()["device"].astype(str) == "mobile").all()
+    # A registered segment targets the same way (its rule filters who enters).
+    registered = pt.RegisteredSegment("mobile_shoppers", mobile, None, "deployed")
+    assert _experiment(target_segment=registered).source.target_rule == mobile
 
 
 def test_production_mode_reads_rounds_from_the_store(tmp_path, finished):
