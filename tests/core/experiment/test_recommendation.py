@@ -150,3 +150,24 @@ def test_next_fit_num_trees_tau_grows_with_split_features_and_data(analysis):
     small = next_fit_num_trees_tau(posterior, tree, 1_000)
     large = next_fit_num_trees_tau(posterior, tree, 10_000_000)
     assert 50 <= small <= large <= 200
+
+
+def test_plan_round_trips_through_json(analysis):
+    import json
+
+    from pytyche_core.experiment.plan_io import plan_from_json, plan_to_json
+
+    plan = _recommend(analysis, dropped=["treatment_2"])
+    text = json.dumps(plan_to_json(plan))
+    back = plan_from_json(json.loads(text))
+    visitors = hurdle_fit().observed.visitors()
+    assert [c.name for c in back.cells] == [c.name for c in plan.cells]
+    for original, restored in zip(plan.cells, back.cells, strict=True):
+        assert restored.weight == original.weight
+        np.testing.assert_allclose(restored.policy.probabilities(visitors, ARMS),
+                                   original.policy.probabilities(visitors, ARMS))
+    assert back.prose_summary == plan.prose_summary and back.dropped_treatments == plan.dropped_treatments
+    cold = plan_from_json(json.loads(json.dumps(plan_to_json(cold_start_plan(ARMS, 100)))))
+    assert [c.weight for c in cold.cells] == [0.5, 0.5]
+    with pytest.raises(ValueError, match="version"):
+        plan_from_json({"version": 99})
