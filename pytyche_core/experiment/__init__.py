@@ -31,6 +31,7 @@ from .recommendation import (
     next_fit_num_trees_tau,
     recommend,
 )
+from .round_step import LoopSettings, RoundOutcome, fit_and_plan
 from .schedules import (
     ConstantControlShare,
     ControlShareSchedule,
@@ -47,8 +48,8 @@ from .truth import RoundScore
 __all__ = ["DEFAULT_GUARDRAIL", "BaselinePolicy", "CalibrationReplicate", "Cell", "ConstantControlShare",
            "ControlShareSchedule", "DecayingControlShare", "ExpectedLossRule", "Experiment", "ExplicitSchedule",
            "FixedSchedule", "GeometricSchedule", "GraduationCandidate", "GraduationRule", "Guardrail",
-           "HypothesisPolicy", "NextRoundPlan", "Policy", "RoundScore", "Routing", "RoutingRule", "Schedule",
+           "HypothesisPolicy", "LoopSettings", "NextRoundPlan", "Policy", "RoundOutcome", "RoundScore", "Routing", "RoutingRule", "Schedule",
            "SegmentRoute", "SequentialExperiment", "StabilityControlShare", "TreePolicy", "UniformPolicy",
            "assign_to_cells", "calibration_replicates", "check_cells", "cold_start_plan",
-           "detect_dropped_treatments", "mixture_probabilities", "next_fit_num_trees_tau", "recommend",
+           "detect_dropped_treatments", "fit_and_plan", "mixture_probabilities", "next_fit_num_trees_tau", "recommend",
            "run_calibration", "sequential_experiment"]

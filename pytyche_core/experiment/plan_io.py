@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..contracts import DiscoveredSegment, PolicyTreeResult
+from ..posterior.routing import Guardrail, Routing, SegmentRoute
 from ..segments.json_condition import rule_from_json, rule_to_json
 from .cells import BaselinePolicy, Cell, HypothesisPolicy, TreePolicy, UniformPolicy
 from .recommendation import NextRoundPlan
@@ -96,6 +97,12 @@ def plan_to_json(plan: NextRoundPlan) -> dict[str, Any]:
         "pooled_arm": None if routing is None else routing.pooled_arm,
         "pooled_allocation": None if routing is None else dict(routing.pooled_allocation),
         "expected_loss_tolerance": None if routing is None else routing.expected_loss_tolerance,
+        "p_best_threshold": None if routing is None else routing.p_best_threshold,
+        "guardrail": None if routing is None or routing.guardrail is None else {
+            "metric": routing.guardrail.metric, "relative_tolerance": routing.guardrail.relative_tolerance,
+            "probability_threshold": routing.guardrail.probability_threshold,
+            "tolerance": routing.guardrail_tolerance},
+        "pooled_vetoed_arms": [] if routing is None else list(routing.pooled_vetoed_arms),
         "routes": [] if routing is None else [
             {"segment_id": r.segment_id, "arm": r.arm, "own_best_arm": r.own_best_arm, "source": r.source,
              "expected_loss_of_deviating": r.expected_loss_of_deviating, "p_own_best": r.p_own_best,
@@ -113,21 +120,38 @@ def plan_to_json(plan: NextRoundPlan) -> dict[str, Any]:
 
 
 def plan_from_json(payload: Mapping[str, Any]) -> NextRoundPlan:
-    """A ``NextRoundPlan`` whose cells assign as the stored plan's did.
+    """A ``NextRoundPlan`` whose cells assign as the stored plan's did, with its tree and routing.
 
-    The routing's per-segment evidence and the graduation candidates stay in
-    the JSON (``payload["routes"]``, ``payload["graduation_candidates"]``);
-    the rebuilt plan carries the tree and cells, not a ``Routing``.
+    Graduation candidates stay in the JSON (``payload["graduation_candidates"]``:
+    treatment, segment id, rounds held); the decision is summarised there too.
     """
     if not isinstance(payload, Mapping) or payload.get("version") != PLAN_JSON_VERSION:
         raise ValueError(f"plan JSON: expected a dict with version {PLAN_JSON_VERSION}, got "
                          f"{payload.get('version') if isinstance(payload, Mapping) else type(payload).__name__!r}. "
                          "Fix: read a plan written by plan_to_json.")
     cells = [Cell(c["name"], c["weight"], _policy_from_json(c["policy"])) for c in payload["cells"]]
+    tree = None if payload["tree"] is None else tree_from_json(payload["tree"])
     return NextRoundPlan(n_visitors=payload["n_visitors"], cells=cells, treatments=list(payload["treatments"]),
                          dropped_treatments=list(payload["dropped_treatments"]), graduation_candidates=[],
-                         prose_summary=payload["prose_summary"], rounds_completed=payload["rounds_completed"],
-                         fit_num_trees_tau=payload["fit_num_trees_tau"])
+                         prose_summary=payload["prose_summary"], tree=tree,
+                         routing=None if tree is None else _routing_from_json(payload),
+                         rounds_completed=payload["rounds_completed"], fit_num_trees_tau=payload["fit_num_trees_tau"])
+
+
+def _routing_from_json(payload: Mapping[str, Any]) -> Routing:
+    guard = payload["guardrail"]
+    guardrail = None if guard is None else Guardrail(guard["metric"], guard["relative_tolerance"],
+                                                     guard["probability_threshold"])
+    routes = tuple(SegmentRoute(
+        segment_id=int(r["segment_id"]), arm=r["arm"], own_best_arm=r["own_best_arm"], source=r["source"],
+        expected_loss_of_deviating=r["expected_loss_of_deviating"], p_own_best=r["p_own_best"],
+        allocation=dict(r["allocation"]), guardrail_drop_probability=dict(r["guardrail_drop_probability"]),
+        vetoed_arms=tuple(r["vetoed_arms"])) for r in payload["routes"])
+    return Routing(pooled_arm=payload["pooled_arm"], pooled_allocation=dict(payload["pooled_allocation"]),
+                   routes=routes, expected_loss_tolerance=payload["expected_loss_tolerance"],
+                   p_best_threshold=payload["p_best_threshold"], guardrail=guardrail,
+                   guardrail_tolerance=math.nan if guard is None else guard["tolerance"],
+                   pooled_vetoed_arms=tuple(payload["pooled_vetoed_arms"]))
 
 
 __all__ = ["PLAN_JSON_VERSION", "plan_from_json", "plan_to_json", "tree_from_json", "tree_to_json"]

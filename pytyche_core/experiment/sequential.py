@@ -19,19 +19,17 @@ import pandas as pd
 
 from ..bcf.config import BCFConfig
 from ..contracts import RegisteredSegment, SegmentRule
-from ..posterior.fit import fit
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, RoutingRule
 from ..simulate.scenarios import Scenario, scenario
 from .cells import Cell, check_cells
-from .data import concat_rounds, unusable_arms, without_arms
+from .data import concat_rounds
 from .graduation import GraduationCandidate, GraduationRule
 from .history import Experiment, cell_observations
-from .recommendation import NextRoundPlan, cold_start_plan, recommend
+from .recommendation import NextRoundPlan, cold_start_plan
+from .round_step import LoopSettings, fit_and_plan
 from .schedules import ControlShareSchedule, FixedSchedule, Schedule, check_schedule
 from .sources import SimulationSource, StoreSource
 from .truth import RoundScore, score_round, truth_values
-
-_ON_EMPTY_ARM = ("error", "drop")
 
 
 class SequentialExperiment:
@@ -42,28 +40,17 @@ class SequentialExperiment:
     """
 
     def __init__(self, source: SimulationSource | StoreSource, *, schedule: Schedule, config: BCFConfig,
-                 seed: int, min_control_weight: float, min_explore_weight: float,
-                 control_share: ControlShareSchedule | None, epsilon: float, max_segment_depth: int | str,
-                 min_segment_share: float, n_bootstrap: int, assignable_attributes: Sequence[str] | None,
-                 guardrail: Guardrail | None, routing_rule: RoutingRule | None,
-                 graduation_rule: GraduationRule | None, on_empty_arm: str, pooling: str, progress: bool) -> None:
+                 seed: int, settings: LoopSettings, progress: bool = False) -> None:
         self.source = source
         self.schedule = check_schedule(schedule)
         self.config = config
         self.seed = seed
-        self.options = dict(min_control_weight=min_control_weight, min_explore_weight=min_explore_weight,
-                            max_segment_depth=max_segment_depth, min_segment_share=min_segment_share,
-                            graduation_rule=graduation_rule, epsilon=epsilon, n_bootstrap=n_bootstrap,
-                            control_share=control_share, assignable_attributes=assignable_attributes,
-                            guardrail=guardrail, routing_rule=routing_rule)
-        self.on_empty_arm = on_empty_arm
-        self.pooling = pooling
+        self.settings = settings
         self.progress = progress
         self.arm_names = tuple(source.arm_names)
         self.history: list[Experiment] = []
         self.plan: NextRoundPlan = cold_start_plan(list(self.arm_names), self.schedule.next_round_size(0))
         self._rounds = []
-        self._truth_rows: list[np.ndarray] = []
 
     @property
     def simulated(self) -> bool:
@@ -104,18 +91,6 @@ class SequentialExperiment:
             return self.source.round(index, f"r{index + 1:03d}", self.plan.n_visitors, cells)
         return self.source.round(index)
 
-    def _fit_data(self, cumulative):
-        """The cumulative data minus dropped or empty arms (an empty arm is an error unless dropping)."""
-        empty = [a for a in unusable_arms(cumulative) if a not in self.plan.dropped_treatments]
-        if empty and self.on_empty_arm == "error":
-            raise ValueError(f"arm(s) {empty} have no data to estimate from after round {len(self.history) + 1} "
-                             "(no visitors, or no converter with revenue), so they can be neither recommended "
-                             "nor given traffic. Fix: pass on_empty_arm='drop' to drop them explicitly, or "
-                             "give them traffic.")
-        dropped = list(dict.fromkeys([*self.plan.dropped_treatments, *empty]))
-        gone = [a for a in unusable_arms(cumulative) if a in dropped]
-        return without_arms(cumulative, gone), dropped
-
     def advance(self, cells: Sequence[Cell] | None = None) -> Experiment:
         """Run the next round and return it; ``cells`` replaces the plan's cells for this round.
 
@@ -125,31 +100,28 @@ class SequentialExperiment:
         if self.done:
             raise StopIteration("the schedule is exhausted (or no stored round is left)")
         started = time.perf_counter()
-        deployed = check_cells(cells if cells is not None else self.plan.cells,
-                               min_control_weight=self.options["min_control_weight"] if cells is not None else 0.0,
-                               min_explore_weight=self.options["min_explore_weight"] if cells is not None else 0.0)
-        dropped_before = set(self.plan.dropped_treatments)
-        if cells is not None and dropped_before:
+        # The engine's own cells are at the floors by construction; an operator's are checked against them.
+        floors = (self.settings.min_control_weight, self.settings.min_explore_weight) if cells is not None \
+            else (0.0, 0.0)
+        deployed = check_cells(cells if cells is not None else self.plan.cells, min_control_weight=floors[0],
+                               min_explore_weight=floors[1])
+        if cells is not None and self.plan.dropped_treatments:
             probe = self._deployed_probe(deployed)
             if probe:
                 raise ValueError(f"cells give traffic to dropped treatment(s) {probe}. Fix: leave dropped arms "
                                  "out of the cells' policies.")
         round_index = len(self.history) + 1
         data = self._next_round(deployed)
-        self._rounds.append(data)
-        cumulative = concat_rounds([r.observed for r in self._rounds])
-        fit_data, dropped = self._fit_data(cumulative)
+        cumulative = concat_rounds([r.observed for r in [*self._rounds, data]])
         self._say(f"round {round_index} ({data.round_key}): {data.observed.n_visitors:,} visitors, fitting on "
-                  f"{fit_data.n_visitors:,}")
-        fit_started = time.perf_counter()
-        posterior = fit(fit_data, pooling=self.pooling, config=self.config, seed=self.seed + round_index,
-                        progress=self.progress)
-        fit_seconds = time.perf_counter() - fit_started
-        analysis = posterior.analyze(max_depth=self.options["max_segment_depth"], n_bootstrap=0,
-                                     min_segment_share=self.options["min_segment_share"], seed=self.seed,
-                                     round_size=self.plan.n_visitors or data.observed.n_visitors)
-        plan = recommend(analysis, history=self.history, treatments=list(self.arm_names), schedule=self.schedule,
-                         seed=self.seed, dropped=dropped, **self.options)
+                  f"{cumulative.n_visitors:,}")
+        outcome = fit_and_plan(cumulative, settings=self.settings, schedule=self.schedule, config=self.config,
+                               seed=self.seed, round_index=round_index, history=self.history,
+                               treatments=self.arm_names, dropped_before=self.plan.dropped_treatments,
+                               round_size=self.plan.n_visitors or data.observed.n_visitors, progress=self.progress)
+        posterior, analysis, plan, fit_data = outcome.posterior, outcome.analysis, outcome.plan, outcome.fit_data
+        fit_seconds = outcome.fit_seconds
+        self._rounds.append(data)  # only once the round has a fit: a failed round can be run again
         score = self._score(round_index, data, plan, posterior, fit_data) if self.simulated else None
         experiment = Experiment(
             round_index=round_index, round_key=data.round_key, observed=data.observed, cumulative=fit_data,
@@ -248,8 +220,11 @@ def sequential_experiment(scenario_or_source: Scenario | str | os.PathLike | Non
       the segment registry) whose rule filters who enters the experiment (simulation);
     - ``on_empty_arm``: "error" (default) or "drop" for an arm with no data.
     """
-    if on_empty_arm not in _ON_EMPTY_ARM:
-        raise ValueError(f"on_empty_arm must be one of {_ON_EMPTY_ARM}, got {on_empty_arm!r}.")
+    settings = LoopSettings(
+        min_control_weight=min_control_weight, min_explore_weight=min_explore_weight, control_share=control_share,
+        epsilon=epsilon, max_segment_depth=max_segment_depth, min_segment_share=min_segment_share,
+        n_bootstrap=n_bootstrap, assignable_attributes=assignable_attributes, guardrail=guardrail,
+        routing_rule=routing_rule, graduation_rule=graduation_rule, on_empty_arm=on_empty_arm, pooling=pooling)
     config = BCFConfig() if config is None else config
     if not isinstance(config, BCFConfig):
         raise TypeError(f"config: expected a BCFConfig, got {type(config).__name__}.")
@@ -273,18 +248,9 @@ def sequential_experiment(scenario_or_source: Scenario | str | os.PathLike | Non
     else:
         raise TypeError("sequential_experiment: pass a Scenario, a scenario template name, or the path of a "
                         f"pytyche DuckDB store; got {type(scenario_or_source).__name__}.")
-    if assignable_attributes is not None:
-        assignable_attributes = tuple(assignable_attributes)
-    # Fail before any round runs: floors, and the schedule's type.
     check_schedule(schedule)
-    if min_control_weight + min_explore_weight >= 1.0:
-        raise ValueError("min_control_weight + min_explore_weight must stay below 1 (the optimized cell needs room).")
-    return SequentialExperiment(
-        source, schedule=schedule, config=config, seed=seed, min_control_weight=min_control_weight,
-        min_explore_weight=min_explore_weight, control_share=control_share, epsilon=epsilon,
-        max_segment_depth=max_segment_depth, min_segment_share=min_segment_share, n_bootstrap=n_bootstrap,
-        assignable_attributes=assignable_attributes, guardrail=guardrail, routing_rule=routing_rule,
-        graduation_rule=graduation_rule, on_empty_arm=on_empty_arm, pooling=pooling, progress=progress)
+    return SequentialExperiment(source, schedule=schedule, config=config, seed=seed, settings=settings,
+                                progress=progress)
 
 
 __all__ = ["SequentialExperiment", "sequential_experiment"]

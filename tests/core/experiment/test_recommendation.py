@@ -167,6 +167,8 @@ def test_plan_round_trips_through_json(analysis):
         np.testing.assert_allclose(restored.policy.probabilities(visitors, ARMS),
                                    original.policy.probabilities(visitors, ARMS))
     assert back.prose_summary == plan.prose_summary and back.dropped_treatments == plan.dropped_treatments
+    assert back.routing == plan.routing
+    assert back.tree.segments == plan.tree.segments
     cold = plan_from_json(json.loads(json.dumps(plan_to_json(cold_start_plan(ARMS, 100)))))
     assert [c.weight for c in cold.cells] == [0.5, 0.5]
     with pytest.raises(ValueError, match="version"):
