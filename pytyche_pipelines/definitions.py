@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets.simulation import features, observed, potential_outcomes
+from .assets.round_loop import round_loop
+from .assets.simulation import features, potential_outcomes
 from .resources import DuckDBStore, SimulatedExperiment
 
-SIMULATION_ASSETS = [features, potential_outcomes, observed]
+SIMULATION_ASSETS = [features, potential_outcomes]
+ROUND_ASSETS = [*SIMULATION_ASSETS, round_loop]
 
 simulated_round_job = dg.define_asset_job(
-    "simulated_round", selection=SIMULATION_ASSETS,
-    description="One round of the simulated experiment: features, potential outcomes, observed data.",
+    "simulated_round", selection=ROUND_ASSETS,
+    description="One round of the simulated adaptive experiment: features, potential outcomes, then the round "
+                "loop (assignment by the previous plan, fit, segments, next plan, truth comparison).",
 )
 
 defs = dg.Definitions(
-    assets=SIMULATION_ASSETS,
+    assets=ROUND_ASSETS,
     jobs=[simulated_round_job],
     resources={"store": DuckDBStore(), "experiment": SimulatedExperiment()},
 )

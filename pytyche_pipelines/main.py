@@ -1,9 +1,11 @@
-"""The main job: a simulated experiment materialised round by round through Dagster.
+"""The main job: a simulated adaptive experiment materialised round by round through Dagster.
 
 ``python3 tasks.py run [options]`` calls this. Each round is one run of the
-``simulated_round`` job on that round's partition, recorded in the Dagster
-instance under DAGSTER_HOME (so the UI shows it) and written to the DuckDB
-store. A short summary is printed at the end.
+``simulated_round`` job on that round's partition (features, potential
+outcomes, then the round loop: assignment by the previous round's plan, the
+BCF fit on every round so far, segments, the next plan and the truth
+comparison), recorded in the Dagster instance under DAGSTER_HOME (so the UI
+shows it) and written to the DuckDB store. A per-round summary is printed.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from pytyche_core.experiment.stored import PLANS_TABLE, SCORES_TABLE
 from pytyche_core.simulate import PROFILES, SCENARIO_NAMES
-from pytyche_core.store import round_summary
+from pytyche_core.store import read_partition, round_summary
 
 from .definitions import defs
 from .partitions import first_round_keys
@@ -35,9 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default=d.metric, choices=("revenue_per_visitor", "conversion_rate"))
     p.add_argument("--profile", default=d.profile, choices=sorted(PROFILES))
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--visitors-per-round", type=int, default=20_000)
+    p.add_argument("--visitors-per-round", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--duckdb", default=default_duckdb_path(), help=f"store path (default {DEFAULT_DUCKDB})")
+    fit = p.add_argument_group("fit settings (the library's defaults unless given)")
+    for name in ("mu_trees", "tau_trees", "burn_in", "draws", "chains", "n_bootstrap"):
+        fit.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name))
     return p
 
 
@@ -51,6 +57,20 @@ def _prepare_dagster_home(default: Path) -> None:
         settings.write_text("telemetry:\n  enabled: false\n")
 
 
+def _round_table(path: str, experiment_id: str, keys: list[str]) -> pd.DataFrame:
+    """Per round: the decision, the plan's cells and routes, and the scores against the truth."""
+    rows = []
+    for key in keys:
+        plan = read_partition(path, PLANS_TABLE, experiment_id, key).iloc[0]
+        score = read_partition(path, SCORES_TABLE, experiment_id, key).iloc[0]
+        rows.append({"round": key, "decision": f"{plan['decision']} {plan['best_challenger']}",
+                     "pooled_arm": plan["pooled_arm"], "optimized": plan["optimized_weight"],
+                     "segments": int(score["segment_count"]), "gap_captured": score["oracle_gap_captured"],
+                     "regret": score["targeting_regret"], "cum_regret": score["cumulative_regret"],
+                     "gate_rmse": score["gate_rmse"]})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.rounds < 1 or args.visitors_per_round < 1:
@@ -59,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_dagster_home(Path(args.duckdb).resolve().parent / "dagster_home")
     experiment = {"experiment_id": args.experiment_id, "scenario": args.scenario, "arms": args.arms,
                   "metric": args.metric, "profile": args.profile,
-                  "visitors_per_round": args.visitors_per_round, "seed": args.seed}
+                  "visitors_per_round": args.visitors_per_round, "seed": args.seed,
+                  **{name: getattr(args, name) for name in ("mu_trees", "tau_trees", "burn_in", "draws", "chains",
+                                                            "n_bootstrap")}}
     run_config = {"resources": {"experiment": {"config": experiment}, "store": {"config": {"path": args.duckdb}}},
                   # Step logs stay in the instance (and the UI); the terminal gets the summary.
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -75,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"round {key}: run {result.run_id} ok in {time.perf_counter() - started:.1f}s", flush=True)
     summary = round_summary(args.duckdb, args.experiment_id)
-    with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
+    with pd.option_context("display.width", 140, "display.float_format", "{:.4f}".format):
         print(summary.drop(columns=["arm_index"]).to_string(index=False))
+        print()
+        print(_round_table(args.duckdb, args.experiment_id, first_round_keys(args.rounds)).to_string(index=False))
+    last = read_partition(args.duckdb, PLANS_TABLE, args.experiment_id, first_round_keys(args.rounds)[-1])
+    print("\nThe plan for the next round:\n" + last["prose_summary"].iloc[0])
     print(f"\nStored in {args.duckdb}; Dagster runs in {os.environ['DAGSTER_HOME']}. "
           "Browse them with: python3 tasks.py ui")
     return 0

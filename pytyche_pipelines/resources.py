@@ -7,6 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+import pytyche_core as pt
+from pytyche_core.experiment import LoopSettings
+from pytyche_core.experiment.sources import SimulationSource
 from pytyche_core.simulate import SimulatedRounds, scenario
 
 DEFAULT_DUCKDB = Path(__file__).resolve().parent.parent / "data" / "pytyche.duckdb"
@@ -28,7 +31,12 @@ class DuckDBStore(dg.ConfigurableResource):
 
 
 class SimulatedExperiment(dg.ConfigurableResource):
-    """The simulated experiment the pipeline runs: a catalog scenario, arms and traffic."""
+    """The simulated experiment the pipeline runs: a catalog scenario, arms, traffic, loop and fit settings.
+
+    The loop settings mirror ``pt.sequential_experiment``'s; the fit settings
+    are the ``BCFConfig`` fields a run may want to change (defaults: the
+    library's). ``fits_dir`` holds each round's saved fit (None: beside the store).
+    """
 
     experiment_id: str = "demo-clustered-k3"
     scenario: str = "clustered"
@@ -37,8 +45,44 @@ class SimulatedExperiment(dg.ConfigurableResource):
     profile: str = "realistic"
     visitors_per_round: int = 5_000
     seed: int = 7
+    min_control_weight: float = 0.05
+    min_explore_weight: float = 0.05
+    epsilon: float = 0.1
+    max_segment_depth: int = 2
+    min_segment_share: float = 0.1
+    n_bootstrap: int = 50
+    assignable_attributes: list[str] | None = None
+    guardrail: bool = True
+    on_empty_arm: str = "error"
+    mu_trees: int = 200
+    tau_trees: int = 50
+    burn_in: int = 200
+    draws: int = 100
+    chains: int = 2
+    fits_dir: str | None = None
+
+    def chosen_scenario(self):
+        return scenario(self.scenario, k=self.arms, metric=self.metric, profile=self.profile)
 
     def rounds(self) -> SimulatedRounds:
         """The library object that simulates this experiment round by round."""
-        chosen = scenario(self.scenario, k=self.arms, metric=self.metric, profile=self.profile)
-        return SimulatedRounds(self.experiment_id, chosen, self.visitors_per_round, self.seed)
+        return SimulatedRounds(self.experiment_id, self.chosen_scenario(), self.visitors_per_round, self.seed)
+
+    def source(self) -> SimulationSource:
+        """Assignment by cells and the evaluation sample, on the same seeds as ``rounds``."""
+        return SimulationSource(self.chosen_scenario(), experiment_id=self.experiment_id, seed=self.seed)
+
+    def settings(self) -> LoopSettings:
+        return LoopSettings(
+            min_control_weight=self.min_control_weight, min_explore_weight=self.min_explore_weight,
+            epsilon=self.epsilon, max_segment_depth=self.max_segment_depth,
+            min_segment_share=self.min_segment_share, n_bootstrap=self.n_bootstrap,
+            assignable_attributes=None if self.assignable_attributes is None else tuple(self.assignable_attributes),
+            guardrail=pt.Guardrail() if self.guardrail else None, on_empty_arm=self.on_empty_arm)
+
+    def fit_config(self) -> pt.BCFConfig:
+        return pt.BCFConfig(mu_trees=self.mu_trees, tau_trees=self.tau_trees, burn_in=self.burn_in,
+                            draws=self.draws, chains=self.chains)
+
+    def fits_directory(self, store_path: str) -> str:
+        return self.fits_dir or str(Path(store_path).parent / "fits")

@@ -92,7 +92,11 @@ class SimulationSource:
     def round(self, round_index: int, round_key: str, n_visitors: int, cells: Sequence[Cell]) -> RoundData:
         """Draw, assign by ``cells`` and observe round ``round_index`` (0-based)."""
         features = self._features(round_index, n_visitors)
-        outcomes = self.rounds.potential_outcomes(features)
+        return self.observe_round(round_index, round_key, features, self.rounds.potential_outcomes(features), cells)
+
+    def observe_round(self, round_index: int, round_key: str, features: pd.DataFrame, outcomes,
+                      cells: Sequence[Cell]) -> RoundData:
+        """Assign already drawn visitors by ``cells`` and observe them (a pipeline draws them in earlier steps)."""
         observable = features.drop(columns=[LATENT_CLUSTER_COLUMN], errors="ignore")
         rng = np.random.default_rng(child_seeds(np.random.SeedSequence([self.seed, round_index]),
                                                 _CELL_STREAM + 1)[_CELL_STREAM])

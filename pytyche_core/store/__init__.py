@@ -13,7 +13,7 @@ from .connection import open_connection, transaction
 from .dtypes import ColumnSpec
 from .errors import ExperimentNotFoundError, RoundNotFoundError
 from .identifiers import quote_identifier
-from .partition import read_partition, replace_partition
+from .partition import read_partition, replace_partition, replace_partitions
 from .read import DEFAULT_METRIC, load_experiment, read_round_truth, stored_round_keys
 from .schema import (
     COLUMNS_TABLE,
@@ -47,6 +47,7 @@ __all__ = [
     "read_partition",
     "read_round_truth",
     "replace_partition",
+    "replace_partitions",
     "round_summary",
     "stored_round_keys",
     "transaction",

@@ -7,6 +7,8 @@ frame into a table it creates or extends from the frame's dtypes;
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -48,10 +50,15 @@ def replace_partition(target: Target, table: str, frame: pd.DataFrame, *, experi
     stored; its row order is. An ``experiment_id`` column is allowed if it
     holds ``experiment_id`` on every row. Returns the number of rows written.
     """
+    return replace_partitions(target, {table: frame}, experiment_id=experiment_id, round_key=round_key,
+                              run_id=run_id, code_version=code_version)[table]
+
+
+def _prepared(table: str, frame: pd.DataFrame, experiment_id: str, round_key: str):
+    """(column specs, rows with row_index, where) of one frame, after its checks."""
     _check_table_name(table)
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"replace_partition: frame must be a DataFrame, got {type(frame).__name__}.")
-    lineage = Lineage.now(experiment_id, round_key, run_id, code_version)
+        raise TypeError(f"replace_partition: frame for {table!r} must be a DataFrame, got {type(frame).__name__}.")
     where = f"table {table!r}, experiment {experiment_id!r}, round {round_key!r}"
     check_column_names(list(frame.columns), where=where, allowed_store_columns=("experiment_id",))
     if "experiment_id" in frame.columns:
@@ -63,14 +70,30 @@ def replace_partition(target: Target, table: str, frame: pd.DataFrame, *, experi
         frame = frame.drop(columns="experiment_id")
     specs = describe_frame(frame, role_of=lambda _: "column", where=where)
     rows = frame.reset_index(drop=True).assign(**{ROW_INDEX: np.arange(len(frame), dtype=np.int64)})
+    return specs, rows, where
+
+
+def replace_partitions(target: Target, frames: Mapping[str, pd.DataFrame], *, experiment_id: str, round_key: str,
+                       run_id: str, code_version: str) -> dict[str, int]:
+    """``replace_partition`` for several tables at once, all in one transaction.
+
+    Every frame is checked before the database is touched; a failure while
+    writing leaves every table as it was. Returns rows written per table.
+    """
+    if not isinstance(frames, Mapping) or not frames:
+        raise ValueError("replace_partitions: pass {table name: DataFrame} with at least one table.")
+    lineage = Lineage.now(experiment_id, round_key, run_id, code_version)
+    prepared = {table: _prepared(table, frame, experiment_id, round_key) for table, frame in frames.items()}
+    written = {}
     with open_connection(target, read_only=False) as con, transaction(con):
         ensure_schema(con)
-        ensure_partition_table(con, table)
-        ensure_columns(con, table, specs, owner=where)
-        delete_partition(con, table, lineage)
-        delete_layout(con, table, lineage)
-        written = insert_frame(con, table, rows, lineage)
-        insert_frame(con, COLUMNS_TABLE, layout_frame(specs, table), lineage)
+        for table, (specs, rows, where) in prepared.items():
+            ensure_partition_table(con, table)
+            ensure_columns(con, table, specs, owner=where)
+            delete_partition(con, table, lineage)
+            delete_layout(con, table, lineage)
+            written[table] = insert_frame(con, table, rows, lineage)
+            insert_frame(con, COLUMNS_TABLE, layout_frame(specs, table), lineage)
     return written
 
 

@@ -1,9 +1,10 @@
-"""The simulated round: features -> potential outcomes -> observed (uniform assignment for now).
+"""The simulated round's draws: features -> potential outcomes (the truth; simulation only).
 
 Each asset reads its inputs from DuckDB, calls ``pytyche_core`` and writes
 its output back in one transaction, stamped with the experiment id, round
-key, Dagster run id and code version. The truth tables stay apart from the
-observed ``visitors`` table that analysis reads.
+key, Dagster run id and code version. The round loop (``round_loop``)
+assigns these visitors by the previous round's plan and observes them; the
+truth tables stay apart from the observed ``visitors`` table that analysis reads.
 """
 
 # No "from __future__ import annotations": Dagster inspects the context annotation at definition time.
@@ -11,12 +12,14 @@ observed ``visitors`` table that analysis reads.
 import dagster as dg
 import pandas as pd
 
-from pytyche_core.simulate import PotentialOutcomes
-from pytyche_core.store import read_partition, replace_partition, round_summary, write_round
+from pytyche_core.store import read_partition, replace_partition
 
 from ..lineage import code_version
 from ..partitions import ROUNDS, round_index
 from ..resources import DuckDBStore, SimulatedExperiment
+
+#: Rounds run in order, one partition per run (the round loop needs the previous round's plan).
+ONE_ROUND = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
 FEATURES_TABLE = "sim_features"
 OUTCOMES_TABLE = "sim_potential_outcomes"
@@ -31,7 +34,7 @@ def _schema(frame: pd.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()])
 
 
-@dg.asset(partitions_def=ROUNDS, group_name="simulation", kinds={"duckdb", "python"},
+@dg.asset(partitions_def=ROUNDS, group_name="simulation", kinds={"duckdb", "python"}, backfill_policy=ONE_ROUND,
           description="The round's visitors' features, drawn from the scenario's population (simulation only).")
 def features(context: dg.AssetExecutionContext, store: DuckDBStore,
              experiment: SimulatedExperiment) -> dg.MaterializeResult:
@@ -44,7 +47,7 @@ def features(context: dg.AssetExecutionContext, store: DuckDBStore,
     })
 
 
-@dg.asset(partitions_def=ROUNDS, group_name="simulation", kinds={"duckdb", "python"}, deps=[features],
+@dg.asset(partitions_def=ROUNDS, group_name="simulation", kinds={"duckdb", "python"}, backfill_policy=ONE_ROUND, deps=[features],
           description="Every visitor's conversion probability and order value under every arm: the truth.")
 def potential_outcomes(context: dg.AssetExecutionContext, store: DuckDBStore,
                        experiment: SimulatedExperiment) -> dg.MaterializeResult:
@@ -57,26 +60,4 @@ def potential_outcomes(context: dg.AssetExecutionContext, store: DuckDBStore,
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows, "table": OUTCOMES_TABLE,
         **{f"true average effect, arm {k}": float(e) for k, e in enumerate(effects, start=1)},
-    })
-
-
-@dg.asset(partitions_def=ROUNDS, group_name="simulation", kinds={"duckdb", "python"},
-          deps=[features, potential_outcomes],
-          description="What the experiment observes this round (uniform assignment), and its aligned truth.")
-def observed(context: dg.AssetExecutionContext, store: DuckDBStore,
-             experiment: SimulatedExperiment) -> dg.MaterializeResult:
-    stamp = _stamp(context, experiment)
-    path, key = store.resolved_path(), context.partition_key
-    frame = read_partition(path, FEATURES_TABLE, experiment.experiment_id, key)
-    outcomes = PotentialOutcomes.from_frame(read_partition(path, OUTCOMES_TABLE, experiment.experiment_id, key),
-                                            experiment.metric)
-    bundle = experiment.rounds().observe(frame, outcomes, round_index(key), key)
-    written = write_round(path, bundle.observed, truth=bundle.truth, round_key=key,
-                          run_id=stamp["run_id"], code_version=stamp["code_version"])
-    summary = round_summary(path, experiment.experiment_id)
-    summary = summary[summary["round_key"] == key].drop(columns=["round_key", "arm_index"])
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": written.get("visitors", bundle.observed.n_visitors),
-        "rows written": dg.MetadataValue.json({k: int(v) for k, v in written.items()}),
-        "arms": dg.MetadataValue.md(summary.to_markdown(index=False, floatfmt=".4f")),
     })

@@ -1,4 +1,4 @@
-"""The first pipeline assets: definitions load, two rounds materialise in process, lineage holds."""
+"""The round pipeline: definitions load, two rounds of the loop materialise in process, lineage holds."""
 
 from __future__ import annotations
 
@@ -15,19 +15,22 @@ import pytest
 import pytyche_core as pt
 from pytyche_core.simulate import scenario
 from pytyche_core.store import read_round_truth
-from pytyche_pipelines.definitions import SIMULATION_ASSETS, defs
+from pytyche_pipelines.definitions import ROUND_ASSETS, defs
 from pytyche_pipelines.main import main
 from pytyche_pipelines.partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
 from pytyche_pipelines.resources import DuckDBStore, SimulatedExperiment
 
+#: Small fits (the shapes of tests/core/posterior/small_fits.py): the loop's code paths, not its accuracy.
+FIT = dict(mu_trees=20, tau_trees=10, burn_in=30, draws=20, chains=2, n_bootstrap=5)
 EXPERIMENT = dict(experiment_id="pipe-test", scenario="reversal", arms=3, metric="revenue_per_visitor",
-                  profile="stress", visitors_per_round=600, seed=11)
+                  profile="stress", visitors_per_round=1500, seed=11, **FIT)
 
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
     assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} >= {
-        "features", "potential_outcomes", "observed"}
+        "features", "potential_outcomes", "assignment", "observed", "model_fit", "analysis", "policy_tree",
+        "next_round_plan", "truth_comparison"}
 
 
 def test_round_keys_are_weekly_mondays_in_order():
@@ -46,7 +49,7 @@ def two_rounds(tmp_path_factory):
     instance = dg.DagsterInstance.ephemeral()
     runs = {}
     for key in first_round_keys(2):
-        result = dg.materialize(SIMULATION_ASSETS, partition_key=key, resources=resources, instance=instance)
+        result = dg.materialize(ROUND_ASSETS, partition_key=key, resources=resources, instance=instance)
         assert result.success
         runs[key] = result.run_id
     return path, runs, resources, instance
@@ -56,37 +59,67 @@ def test_every_row_carries_lineage(two_rounds):
     path, runs, _, _ = two_rounds
     with duckdb.connect(path, read_only=True) as con:
         for table in ("visitors", "rounds", "truth_visitors", "truth_rounds", "sim_features",
-                      "sim_potential_outcomes"):
+                      "sim_potential_outcomes", "round_plans", "round_segments", "visitor_effects", "round_fits",
+                      "round_scores"):
             rows = con.execute(f'SELECT round_key, run_id, count(*), min(length(code_version)), '
                                f'count(DISTINCT experiment_id) FROM "{table}" GROUP BY ALL ORDER BY 1').fetchall()
             assert [(r[0], r[1]) for r in rows] == sorted(runs.items()), table
             assert all(r[3] > 0 and r[4] == 1 for r in rows), table
-        assert con.execute("SELECT count(*) FROM visitors").fetchone()[0] == 1200
+        assert con.execute("SELECT count(*) FROM visitors").fetchone()[0] == 3000
+        lineage = con.execute('SELECT round_key, plan_run_id, fit_run_id, data_run_id, visitors_fitted '
+                              'FROM "lineage" ORDER BY round_key').fetchall()
+        assert [(r[0], r[1], r[2], r[3]) for r in lineage] == [(k, v, v, v) for k, v in sorted(runs.items())]
+        assert [r[4] for r in lineage] == [1500, 3000]  # cumulative fits
 
 
 def test_stored_rounds_load_back_cumulatively_with_aligned_truth(two_rounds):
     path, runs, _, _ = two_rounds
     observed = pt.load_experiment(path, "pipe-test")
-    assert observed.n_visitors == 1200 and observed.n_arms == 3
+    assert observed.n_visitors == 3000 and observed.n_arms == 3
     assert not {"cluster_id", "run_id", "round_key"} & set(observed.variants[0].visitors.columns)
     truth = read_round_truth(path, "pipe-test")
     # Recompute each stored row's effect from its own features: a misaligned truth cannot pass.
     effects = scenario("reversal", k=3, profile="stress").effects(observed.visitors())
     np.testing.assert_allclose(truth.contrasts(), effects, rtol=1e-9, atol=1e-12)
     only_first = pt.load_experiment(path, "pipe-test", rounds=[first_round_keys(1)[0]])
-    assert only_first.n_visitors == 600
-    propensities = pt.propensity_matrix(observed)
-    np.testing.assert_allclose(propensities, 1 / 3)
+    assert only_first.n_visitors == 1500
+    # Round 1 ran the cold start (control 50% + uniform 50%): P(control) = 0.5 + 0.5 / 3 for everyone.
+    np.testing.assert_allclose(pt.propensity_matrix(only_first), [[2 / 3, 1 / 6, 1 / 6]] * 1500)
+
+
+def test_the_second_round_was_assigned_by_the_first_rounds_plan(two_rounds):
+    from pytyche_core.experiment import mixture_probabilities
+    from pytyche_core.experiment.stored import read_plan
+
+    path, _, _, _ = two_rounds
+    first, second = first_round_keys(2)
+    plan = read_plan(path, "pipe-test", first)
+    assert [c.name for c in plan.cells] == ["control", "explore", "optimized"]
+    observed = pt.load_experiment(path, "pipe-test", rounds=[second])
+    expected = mixture_probabilities(plan.cells, observed.visitors(), observed.arm_names)
+    np.testing.assert_allclose(pt.propensity_matrix(observed), expected, atol=1e-9)
+    assert set(observed.visitors()["cell"].astype(str)) <= {"control", "explore", "optimized"}
+
+
+def test_a_round_without_its_predecessor_fails_and_plans_nothing(tmp_path):
+    path = str(tmp_path / "pytyche.duckdb")
+    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT)}
+    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(2)[1], resources=resources,
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    with duckdb.connect(path, read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "round_plans" not in tables
 
 
 def test_rematerialising_a_round_replaces_it(two_rounds):
     path, runs, resources, instance = two_rounds
     key = first_round_keys(1)[0]
     before = pt.load_experiment(path, "pipe-test", rounds=[key]).visitors()
-    result = dg.materialize(SIMULATION_ASSETS, partition_key=key, resources=resources, instance=instance)
+    result = dg.materialize(ROUND_ASSETS, partition_key=key, resources=resources, instance=instance)
     assert result.success
     after = pt.load_experiment(path, "pipe-test", rounds=[key]).visitors()
-    assert len(after) == 600
+    assert len(after) == 1500
     assert before.equals(after)  # same seed and round: the same visitors and outcomes
     with duckdb.connect(path, read_only=True) as con:
         assert con.execute("SELECT DISTINCT run_id FROM visitors WHERE round_key = ?", [key]).fetchall() \
@@ -97,7 +130,7 @@ def test_bad_configuration_fails_and_writes_nothing(tmp_path):
     path = str(tmp_path / "pytyche.duckdb")
     resources = {"store": DuckDBStore(path=path),
                  "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "no_such_scenario"})}
-    result = dg.materialize(SIMULATION_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
+    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     assert not (tmp_path / "pytyche.duckdb").exists()
@@ -105,12 +138,14 @@ def test_bad_configuration_fails_and_writes_nothing(tmp_path):
 
 def test_main_job_runs_and_prints_a_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    code = main(["--rounds", "2", "--visitors-per-round", "400", "--scenario", "constant", "--arms", "2",
-                 "--duckdb", str(tmp_path / "out.duckdb"), "--experiment-id", "cli-test"])
+    code = main(["--rounds", "2", "--visitors-per-round", "1500", "--scenario", "reversal", "--arms", "3",
+                 "--profile", "stress", "--duckdb", str(tmp_path / "out.duckdb"), "--experiment-id", "cli-test",
+                 *[f"--{k.replace('_', '-')}={v}" for k, v in FIT.items()]])
     out = capsys.readouterr().out
     assert code == 0
     assert "round 2026-01-12" in out and "treatment" in out and "true_effect" in out
-    assert pt.load_experiment(tmp_path / "out.duckdb", "cli-test").n_visitors == 800
+    assert "gap_captured" in out and "The plan for the next round" in out
+    assert pt.load_experiment(tmp_path / "out.duckdb", "cli-test").n_visitors == 3000
     assert (tmp_path / "home" / "dagster.yaml").exists()
 
 

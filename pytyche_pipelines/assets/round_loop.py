@@ -1,0 +1,137 @@
+"""The round loop: assignment -> observed -> fit -> analysis -> policy tree -> next round's plan -> truth.
+
+One ``multi_asset`` per round partition (Dagster refuses a cycle across
+assets, so the loop lives in one step): only ``next_round_plan`` depends on
+its own previous partition. Every statistic comes from ``pytyche_core``
+(``fit_and_plan``, ``score_round``); this module reads and writes the store
+and reports metadata.
+"""
+
+# No "from __future__ import annotations": Dagster inspects the context annotation at definition time.
+
+import dagster as dg
+
+from pytyche_core.experiment import FixedSchedule, cold_start_plan, fit_and_plan
+from pytyche_core.experiment.history import cell_observations
+from pytyche_core.experiment.stored import (
+    ensure_lineage_view,
+    read_plan,
+    read_score,
+    round_frames,
+    save_fit,
+    stored_history,
+    truth_aligned_effects,
+)
+from pytyche_core.experiment.truth import score_round
+from pytyche_core.simulate import PotentialOutcomes
+from pytyche_core.store import (
+    RoundNotFoundError,
+    load_experiment,
+    read_partition,
+    read_round_truth,
+    replace_partitions,
+    write_round,
+)
+
+from ..lineage import code_version
+from ..partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
+from ..resources import DuckDBStore, SimulatedExperiment
+from .simulation import FEATURES_TABLE, ONE_ROUND, OUTCOMES_TABLE
+
+_GROUP = "round_loop"
+
+ROUND_LOOP_SPECS = [
+    dg.AssetSpec("assignment", deps=["features", "potential_outcomes"], group_name=_GROUP, kinds={"python"},
+                 description="The round's visitors assigned by the previous round's plan (its cells), with every "
+                             "visitor's probability of every arm and cell recorded."),
+    dg.AssetSpec("observed", deps=["assignment"], group_name=_GROUP, kinds={"duckdb"},
+                 description="What the round observes (conversions, revenue), stored with its aligned truth."),
+    dg.AssetSpec("model_fit", deps=["observed"], group_name=_GROUP, kinds={"jax"},
+                 description="The hurdle BCF fit on every round so far; its file is kept with a checksum."),
+    dg.AssetSpec("analysis", deps=["model_fit"], group_name=_GROUP, kinds={"python"},
+                 description="Comparisons and the SHIP / CONTINUE / STOP decision; per-visitor effect summaries."),
+    dg.AssetSpec("policy_tree", deps=["analysis"], group_name=_GROUP, kinds={"python"},
+                 description="Readable segments on the assignable attributes, with their routes and allocations."),
+    dg.AssetSpec("next_round_plan", deps=["policy_tree", dg.AssetDep("next_round_plan", partition_mapping=PREV_ROUND)],
+                 group_name=_GROUP, kinds={"duckdb"},
+                 description="The next round's cells, graduation candidates and dropped treatments, with prose."),
+    dg.AssetSpec("truth_comparison", deps=["next_round_plan"], group_name=_GROUP, kinds={"python"},
+                 description="Simulation only: the round scored against the true potential outcomes."),
+]
+
+
+def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], arms: list[str]):
+    if len(keys) == 1:
+        return cold_start_plan(arms, experiment.visitors_per_round)
+    try:
+        return read_plan(path, experiment.experiment_id, keys[-2])
+    except (RoundNotFoundError, LookupError):
+        raise dg.Failure(f"round {keys[-1]} needs the plan of round {keys[-2]}, which is not in the store. "
+                         f"Fix: materialize round {keys[-2]} first (rounds run in order).") from None
+
+
+@dg.multi_asset(specs=ROUND_LOOP_SPECS, partitions_def=ROUNDS, pool="gpu", can_subset=False,
+                backfill_policy=ONE_ROUND)
+def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment: SimulatedExperiment):
+    key = context.partition_key
+    index = round_index(key)
+    keys = first_round_keys(index + 1)
+    path, eid = store.resolved_path(), experiment.experiment_id
+    stamp = {"experiment_id": eid, "round_key": key, "run_id": context.run.run_id, "code_version": code_version()}
+    source = experiment.source()
+    arms = list(source.arm_names)
+    previous = _previous_plan(path, experiment, keys, arms)
+
+    features = read_partition(path, FEATURES_TABLE, eid, key)
+    outcomes = PotentialOutcomes.from_frame(read_partition(path, OUTCOMES_TABLE, eid, key), experiment.metric)
+    data = source.observe_round(index, key, features, outcomes, previous.cells)
+    cells = cell_observations(data.observed)
+    yield dg.MaterializeResult(asset_key="assignment", metadata={
+        "cells": dg.MetadataValue.md("\n".join(f"- {c.name}: {c.weight:.2f} ({c.policy.describe()})"
+                                               for c in previous.cells)),
+        "per cell and arm": dg.MetadataValue.md(cells.to_markdown(index=False, floatfmt=".4f"))})
+    written = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
+                          code_version=stamp["code_version"])
+    yield dg.MaterializeResult(asset_key="observed", metadata={
+        "dagster/row_count": written.get("visitors", data.observed.n_visitors)})
+
+    cumulative = load_experiment(path, eid, rounds=keys)
+    history = stored_history(path, eid, keys[:-1])
+    outcome = fit_and_plan(cumulative, settings=experiment.settings(),
+                           schedule=FixedSchedule(experiment.visitors_per_round), config=experiment.fit_config(),
+                           seed=experiment.seed, round_index=index + 1, history=history, treatments=arms,
+                           dropped_before=previous.dropped_treatments, round_size=experiment.visitors_per_round)
+    fit_file = save_fit(outcome.posterior, experiment.fits_directory(path), eid, key)
+    truth = read_round_truth(path, eid, keys)
+    score = score_round(
+        round_index=index + 1, plan=outcome.plan, previous_tree=history[-1].plan.tree if history else None,
+        posterior=outcome.posterior, true_effects=truth_aligned_effects(truth, cumulative, outcome.fit_data),
+        round_observed=data.observed, round_truth=data.truth, population=source.population,
+        previous=read_score(path, eid, keys[-2]) if len(keys) > 1 else None)
+    rows = replace_partitions(path, round_frames(outcome, fit_file, score), **stamp)
+    ensure_lineage_view(path)
+
+    posterior, plan = outcome.posterior, outcome.plan
+    comparisons = "\n".join(f"- {c.treatment}: {c.lift_estimate:+.4f} per visitor (80% {c.lift_ci[0]:+.4f} to "
+                            f"{c.lift_ci[1]:+.4f}), P(positive) {c.probability_positive:.2f}"
+                            for c in outcome.analysis.comparisons)
+    yield dg.MaterializeResult(asset_key="model_fit", metadata={
+        "device": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
+        "fit seconds": round(outcome.fit_seconds, 1), "file": fit_file.path, "sha256": fit_file.sha256})
+    yield dg.MaterializeResult(asset_key="analysis", metadata={
+        "comparisons": dg.MetadataValue.md(comparisons),
+        "decision": f"{plan.decision.decision.value} {plan.decision.treatment}",
+        "visitor effect rows": rows.get("visitor_effects", 0)})
+    segments = "\n".join(f"- {r.segment_id} ({s.rule.description or 'everyone'}, {s.population_share:.0%}): "
+                         f"-> {r.arm} ({r.source}); GATE {s.gate_estimate:+.4f}"
+                         for s, r in zip(plan.tree.segments, plan.routing.routes, strict=True))
+    yield dg.MaterializeResult(asset_key="policy_tree", metadata={
+        "segments": dg.MetadataValue.md(segments), "segment count": len(plan.tree.segments)})
+    yield dg.MaterializeResult(asset_key="next_round_plan", metadata={
+        "plan": dg.MetadataValue.md(plan.prose_summary),
+        "cells": ", ".join(f"{c.name} {c.weight:.2f}" for c in plan.cells),
+        "dropped": ", ".join(plan.dropped_treatments) or "none"})
+    yield dg.MaterializeResult(asset_key="truth_comparison", metadata={
+        "oracle gap captured": score.oracle_gap_captured, "targeting regret": score.targeting_regret,
+        "cumulative regret": score.cumulative_regret, "GATE RMSE": score.gate_rmse,
+        "policy accuracy": score.policy_accuracy})
