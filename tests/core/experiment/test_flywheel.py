@@ -7,6 +7,8 @@ the per-round scores of ``experiment/truth.py``. Figures are recorded with
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from pytyche_core.posterior.draws import group_means
 pytestmark = pytest.mark.slow
 
 
+@functools.cache
 def _run(name: str, k: int, profile: str, seed: int, rounds: int = 3, visitors: int = 10_000, **kw):
     experiment = pt.sequential_experiment(name, k=k, profile=profile, seed=seed,
                                           schedule=pt.FixedSchedule(visitors, rounds=rounds), **kw)
@@ -61,21 +64,32 @@ def _spurious_stable_claims(record) -> int:
     return claims
 
 
+_SEGMENT_OVERCONFIDENCE = ("at the realistic profile the engine's per-segment posteriors are overconfident "
+                           "about heterogeneity that does not exist (issue 15: calibrated per-segment intervals, "
+                           "no spurious heterogeneity); measured in the session that added this test")
+SEEDS = (0, 1, 2)
+
+
 @pytest.mark.parametrize("k", [2, 3])
-def test_constant_effect_no_spurious_segments_and_no_loss_from_routing(k):
-    seeds = (0, 1, 2)
-    claimed = 0
-    for seed in seeds:
+@pytest.mark.xfail(strict=True, reason=_SEGMENT_OVERCONFIDENCE)
+def test_constant_effect_no_stable_segment_claims_a_spurious_effect(k):
+    claimed = sum(any(_spurious_stable_claims(e) for e in _run("constant", k, "realistic", seed=seed).history)
+                  for seed in SEEDS)
+    assert claimed <= 1, f"{claimed} of {len(SEEDS)} seeds had a stable segment claiming a spurious effect"
+
+
+@pytest.mark.parametrize("k", [pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=_SEGMENT_OVERCONFIDENCE)),
+                               3])
+def test_constant_effect_routing_costs_at_most_its_tolerance(k):
+    for seed in SEEDS:
         experiment = _run("constant", k, "realistic", seed=seed)
-        claimed += any(_spurious_stable_claims(e) for e in experiment.history)
+        values = experiment.source.population.values
         for e in experiment.history:
             routing, score = e.plan.routing, e.score
             pooled = experiment.arm_names.index(routing.pooled_arm)
-            values = experiment.source.population.values
             pooled_lift = float((values[:, pooled] - values[:, 0]).mean())
-            # Routing never costs more than its stated tolerance against shipping the pooled arm.
+            # Segments leave the pooled arm only on their own evidence: never worse than its stated tolerance.
             assert score.expected_lift >= pooled_lift - routing.expected_loss_tolerance
-    assert claimed <= 1, f"{claimed} of {len(seeds)} seeds had a stable segment claiming a spurious effect"
 
 
 def test_segments_preferring_different_arms_are_routed_to_different_arms():
