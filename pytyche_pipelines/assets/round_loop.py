@@ -11,7 +11,7 @@ and reports metadata.
 
 import dagster as dg
 
-from pytyche_core.experiment import FixedSchedule, cold_start_plan, fit_and_plan
+from pytyche_core.experiment import FixedSchedule, checks, cold_start_plan, fit_and_plan
 from pytyche_core.experiment.history import cell_observations
 from pytyche_core.experiment.stored import (
     ensure_lineage_view,
@@ -60,6 +60,19 @@ ROUND_LOOP_SPECS = [
 ]
 
 
+#: (check name, asset it checks): computed by ``pytyche_core.experiment.checks``.
+ROUND_CHECKS = [("previous_plan_exists", "assignment"), ("probabilities_valid", "assignment"),
+                ("row_counts", "observed"), ("convergence", "model_fit"), ("cell_floors", "next_round_plan"),
+                ("guardrail_held", "next_round_plan")]
+
+
+def _check_result(result) -> dg.AssetCheckResult:
+    asset = dict(ROUND_CHECKS)[result.name]
+    severity = dg.AssetCheckSeverity.WARN if result.severity == "warn" else dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckResult(asset_key=asset, check_name=result.name, passed=bool(result.passed),
+                               severity=severity, metadata={"detail": result.detail})
+
+
 def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], arms: list[str]):
     if len(keys) == 1:
         return cold_start_plan(arms, experiment.visitors_per_round)
@@ -71,7 +84,8 @@ def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], 
 
 
 @dg.multi_asset(specs=ROUND_LOOP_SPECS, partitions_def=ROUNDS, pool="gpu", can_subset=False,
-                backfill_policy=ONE_ROUND)
+                backfill_policy=ONE_ROUND,
+                check_specs=[dg.AssetCheckSpec(name, asset=asset) for name, asset in ROUND_CHECKS])
 def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment: SimulatedExperiment):
     key = context.partition_key
     index = round_index(key)
@@ -90,10 +104,14 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
         "cells": dg.MetadataValue.md("\n".join(f"- {c.name}: {c.weight:.2f} ({c.policy.describe()})"
                                                for c in previous.cells)),
         "per cell and arm": dg.MetadataValue.md(cells.to_markdown(index=False, floatfmt=".4f"))})
+    yield dg.AssetCheckResult(asset_key="assignment", check_name="previous_plan_exists", passed=True,
+                              metadata={"detail": "cold start" if index == 0 else f"plan of round {keys[-2]}"})
+    yield _check_result(checks.probabilities_valid(data.observed))
     written = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
                           code_version=stamp["code_version"])
     yield dg.MaterializeResult(asset_key="observed", metadata={
         "dagster/row_count": written.get("visitors", data.observed.n_visitors)})
+    yield _check_result(checks.row_counts(data.observed, experiment.visitors_per_round))
 
     cumulative = load_experiment(path, eid, rounds=keys)
     history = stored_history(path, eid, keys[:-1])
@@ -118,6 +136,7 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     yield dg.MaterializeResult(asset_key="model_fit", metadata={
         "device": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
         "fit seconds": round(outcome.fit_seconds, 1), "file": fit_file.path, "sha256": fit_file.sha256})
+    yield _check_result(checks.convergence(posterior))
     yield dg.MaterializeResult(asset_key="analysis", metadata={
         "comparisons": dg.MetadataValue.md(comparisons),
         "decision": f"{plan.decision.decision.value} {plan.decision.treatment}",
@@ -131,6 +150,8 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
         "plan": dg.MetadataValue.md(plan.prose_summary),
         "cells": ", ".join(f"{c.name} {c.weight:.2f}" for c in plan.cells),
         "dropped": ", ".join(plan.dropped_treatments) or "none"})
+    yield _check_result(checks.cell_floors(plan, experiment.settings()))
+    yield _check_result(checks.guardrail_held(plan))
     yield dg.MaterializeResult(asset_key="truth_comparison", metadata={
         "oracle gap captured": score.oracle_gap_captured, "targeting regret": score.targeting_regret,
         "cumulative regret": score.cumulative_regret, "GATE RMSE": score.gate_rmse,

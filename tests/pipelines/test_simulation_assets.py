@@ -87,6 +87,18 @@ def test_stored_rounds_load_back_cumulatively_with_aligned_truth(two_rounds):
     np.testing.assert_allclose(pt.propensity_matrix(only_first), [[2 / 3, 1 / 6, 1 / 6]] * 1500)
 
 
+def test_round_checks_are_reported(two_rounds):
+    _, runs, _, instance = two_rounds
+    from pytyche_pipelines.assets.round_loop import ROUND_CHECKS
+
+    for run_id in runs.values():
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        results = {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.passed
+                   for e in events}
+        assert set(results) == {name for name, _ in ROUND_CHECKS}
+        assert all(passed for name, passed in results.items() if name != "convergence"), results
+
+
 def test_the_second_round_was_assigned_by_the_first_rounds_plan(two_rounds):
     from pytyche_core.experiment import mixture_probabilities
     from pytyche_core.experiment.stored import read_plan
