@@ -6,7 +6,7 @@ import dagster as dg
 
 from .assets.round_loop import round_loop
 from .assets.simulation import features, potential_outcomes
-from .resources import DuckDBStore, SimulatedExperiment
+from .resources import DuckDBStore, JaxDevice, SimulatedExperiment
 
 SIMULATION_ASSETS = [features, potential_outcomes]
 ROUND_ASSETS = [*SIMULATION_ASSETS, round_loop]
@@ -20,5 +20,5 @@ simulated_round_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=ROUND_ASSETS,
     jobs=[simulated_round_job],
-    resources={"store": DuckDBStore(), "experiment": SimulatedExperiment()},
+    resources={"store": DuckDBStore(), "experiment": SimulatedExperiment(), "device": JaxDevice()},
 )

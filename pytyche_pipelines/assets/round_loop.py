@@ -35,7 +35,7 @@ from pytyche_core.store import (
 
 from ..lineage import code_version
 from ..partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
-from ..resources import DuckDBStore, SimulatedExperiment
+from ..resources import DuckDBStore, JaxDevice, SimulatedExperiment
 from .simulation import FEATURES_TABLE, ONE_ROUND, OUTCOMES_TABLE
 
 _GROUP = "round_loop"
@@ -86,7 +86,8 @@ def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], 
 @dg.multi_asset(specs=ROUND_LOOP_SPECS, partitions_def=ROUNDS, pool="gpu", can_subset=False,
                 backfill_policy=ONE_ROUND,
                 check_specs=[dg.AssetCheckSpec(name, asset=asset) for name, asset in ROUND_CHECKS])
-def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment: SimulatedExperiment):
+def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment: SimulatedExperiment,
+               device: JaxDevice):
     key = context.partition_key
     index = round_index(key)
     keys = first_round_keys(index + 1)
@@ -115,10 +116,12 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
 
     cumulative = load_experiment(path, eid, rounds=keys)
     history = stored_history(path, eid, keys[:-1])
-    outcome = fit_and_plan(cumulative, settings=experiment.settings(),
-                           schedule=FixedSchedule(experiment.visitors_per_round), config=experiment.fit_config(),
-                           seed=experiment.seed, round_index=index + 1, history=history, treatments=arms,
-                           dropped_before=previous.dropped_treatments, round_size=experiment.visitors_per_round)
+    with device.placed() as device_name:
+        outcome = fit_and_plan(cumulative, settings=experiment.settings(),
+                               schedule=FixedSchedule(experiment.visitors_per_round),
+                               config=experiment.fit_config(), seed=experiment.seed, round_index=index + 1,
+                               history=history, treatments=arms, dropped_before=previous.dropped_treatments,
+                               round_size=experiment.visitors_per_round)
     fit_file = save_fit(outcome.posterior, experiment.fits_directory(path), eid, key)
     truth = read_round_truth(path, eid, keys)
     score = score_round(
@@ -134,7 +137,7 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
                             f"{c.lift_ci[1]:+.4f}), P(positive) {c.probability_positive:.2f}"
                             for c in outcome.analysis.comparisons)
     yield dg.MaterializeResult(asset_key="model_fit", metadata={
-        "device": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
+        "device": device_name, "jax backend": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
         "fit seconds": round(outcome.fit_seconds, 1), "file": fit_file.path, "sha256": fit_file.sha256})
     yield _check_result(checks.convergence(posterior))
     yield dg.MaterializeResult(asset_key="analysis", metadata={

@@ -18,7 +18,7 @@ from pytyche_core.store import read_round_truth
 from pytyche_pipelines.definitions import ROUND_ASSETS, defs
 from pytyche_pipelines.main import main
 from pytyche_pipelines.partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
-from pytyche_pipelines.resources import DuckDBStore, SimulatedExperiment
+from pytyche_pipelines.resources import DuckDBStore, JaxDevice, SimulatedExperiment
 
 #: Small fits (the shapes of tests/core/posterior/small_fits.py): the loop's code paths, not its accuracy.
 FIT = dict(mu_trees=20, tau_trees=10, burn_in=30, draws=20, chains=2, n_bootstrap=5)
@@ -45,7 +45,8 @@ def test_round_keys_are_weekly_mondays_in_order():
 @pytest.fixture(scope="module")
 def two_rounds(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("store") / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT)}
+    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
+                 "device": JaxDevice()}
     instance = dg.DagsterInstance.ephemeral()
     runs = {}
     for key in first_round_keys(2):
@@ -87,6 +88,18 @@ def test_stored_rounds_load_back_cumulatively_with_aligned_truth(two_rounds):
     np.testing.assert_allclose(pt.propensity_matrix(only_first), [[2 / 3, 1 / 6, 1 / 6]] * 1500)
 
 
+def test_device_resource_picks_a_device_or_fails_with_the_fix():
+    assert JaxDevice(device="cpu").selected().platform == "cpu"
+    assert JaxDevice().selected().platform in ("cpu", "gpu")
+    with pytest.raises(dg.Failure, match="Fix"):
+        JaxDevice(device="tpu").selected()
+    import jax
+
+    if not any(d.platform == "gpu" for d in jax.devices()):
+        with pytest.raises(dg.Failure, match="no GPU"):
+            JaxDevice(device="gpu").selected()
+
+
 def test_round_checks_are_reported(two_rounds):
     _, runs, _, instance = two_rounds
     from pytyche_pipelines.assets.round_loop import ROUND_CHECKS
@@ -115,7 +128,8 @@ def test_the_second_round_was_assigned_by_the_first_rounds_plan(two_rounds):
 
 def test_a_round_without_its_predecessor_fails_and_plans_nothing(tmp_path):
     path = str(tmp_path / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT)}
+    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
+                 "device": JaxDevice()}
     result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(2)[1], resources=resources,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
@@ -141,7 +155,8 @@ def test_rematerialising_a_round_replaces_it(two_rounds):
 def test_bad_configuration_fails_and_writes_nothing(tmp_path):
     path = str(tmp_path / "pytyche.duckdb")
     resources = {"store": DuckDBStore(path=path),
-                 "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "no_such_scenario"})}
+                 "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "no_such_scenario"}),
+                 "device": JaxDevice()}
     result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
