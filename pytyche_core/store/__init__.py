@@ -11,7 +11,7 @@ written_at); the table layouts are described in ``pytyche_core.store.schema``.
 
 from .connection import open_connection, transaction
 from .dtypes import ColumnSpec
-from .errors import ExperimentNotFoundError, RoundNotFoundError
+from .errors import ExperimentNotFoundError, RoundNotFoundError, StoreFileError, StoreLockedError
 from .identifiers import quote_identifier
 from .partition import read_partition, replace_partition, replace_partitions
 from .read import DEFAULT_METRIC, load_experiment, read_round_truth, stored_round_keys
@@ -40,6 +40,8 @@ __all__ = [
     "ColumnSpec",
     "ExperimentNotFoundError",
     "RoundNotFoundError",
+    "StoreFileError",
+    "StoreLockedError",
     "ensure_schema",
     "load_experiment",
     "open_connection",

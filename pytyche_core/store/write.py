@@ -16,12 +16,14 @@ from ..contracts.errors import AlignmentViolation, ContractViolation
 from ..contracts.truth import CalibrationTruth
 from ..validation import validate_observed_data
 from .connection import Target, open_connection, transaction
+from .identifiers import quote_identifier
 from .layout import (
     check_column_names,
     delete_layout,
     describe_frame,
     layout_frame,
     merge_layouts,
+    read_layouts,
     visitor_role,
 )
 from .lineage import Lineage
@@ -36,6 +38,7 @@ from .schema import (
     VISITORS_TABLE,
     ensure_columns,
     ensure_schema,
+    table_exists,
 )
 from .truth_table import latent_clusters, truth_round_frame, truth_visitor_frame
 
@@ -66,6 +69,56 @@ def _rounds_frame(observed: ObservedExperimentData) -> pd.DataFrame:
         "n_visitors": pd.array([observed.n_visitors], dtype="int64"),
         "n_visitors_per_arm": [[v.n_visitors for v in observed.variants]],
     })
+
+
+_NEW_IDS = "_pytyche_round_visitor_ids"
+
+
+def check_against_experiment(con, observed: ObservedExperimentData, round_key: str,
+                             specs: list) -> None:
+    """Refuse a round that does not belong with the experiment's other stored rounds.
+
+    Its metric and control arm must be the experiment's (treatments may come
+    and go: loading takes the union of arms), its feature columns the same,
+    and none of its visitor ids may appear in another round (a visitor is
+    observed once). Left unchecked, any of these writes fine and
+    then the experiment can no longer be loaded or fitted.
+    """
+    if not table_exists(con, ROUNDS_TABLE):
+        return
+    where = f"experiment {observed.experiment_id!r}, round {round_key!r}"
+    others = con.execute(f"SELECT round_key, metric, arm_names FROM {quote_identifier(ROUNDS_TABLE)} "
+                         "WHERE experiment_id = ? AND round_key <> ? ORDER BY round_key",
+                         [observed.experiment_id, round_key]).fetchall()
+    if not others:
+        return
+    first_key, metric, arms = others[0]
+    if metric != observed.metric or arms[0] != observed.control_name:
+        raise ContractViolation(f"{where}: metric {observed.metric!r} with control {observed.control_name!r}, but "
+                                f"round {first_key!r} of this experiment has {metric!r} with control {arms[0]!r}. "
+                                "Fix: a changed design is a new experiment: write it under a new experiment id.")
+    layouts = read_layouts(con, VISITORS_TABLE, observed.experiment_id, [first_key])
+    stored = {s.name for s in layouts.get(first_key, []) if s.role == "feature"}
+    features = {s.name for s in specs if s.role == "feature"}
+    if layouts and stored != features:
+        raise ContractViolation(f"{where}: feature columns differ from round {first_key!r} "
+                                f"(only here: {sorted(features - stored)}, only there: {sorted(stored - features)}). "
+                                "Fix: record the same features every round, or start a new experiment id.")
+    ids = pd.DataFrame({"visitor_id": observed.visitors()["visitor_id"].astype(str).to_numpy()})
+    con.register(_NEW_IDS, ids)
+    try:
+        repeated = con.execute(
+            f"SELECT v.visitor_id, v.round_key FROM {quote_identifier(VISITORS_TABLE)} v "
+            f"JOIN {quote_identifier(_NEW_IDS)} n ON v.visitor_id = n.visitor_id "
+            "WHERE v.experiment_id = ? AND v.round_key <> ? LIMIT 3",
+            [observed.experiment_id, round_key]).fetchall()
+    finally:
+        con.unregister(_NEW_IDS)
+    if repeated:
+        shown = ", ".join(f"{vid!r} (round {key!r})" for vid, key in repeated)
+        raise ContractViolation(f"{where}: visitor ids already stored in another round of this experiment: "
+                                f"{shown}. Fix: give each round's visitors their own ids (a visitor is "
+                                "observed once), or rewrite that round instead.")
 
 
 def write_round(target: Target, observed: ObservedExperimentData, *, round_key: str, run_id: str,
@@ -104,6 +157,7 @@ def write_round(target: Target, observed: ObservedExperimentData, *, round_key: 
 
     with open_connection(target, read_only=False) as con, transaction(con):
         ensure_schema(con)
+        check_against_experiment(con, observed, round_key, specs)
         ensure_columns(con, VISITORS_TABLE, [s for s in specs if s.role != "schema"], owner=where)
         for table in (ROUNDS_TABLE, VISITORS_TABLE, TRUTH_ROUNDS_TABLE, TRUTH_VISITORS_TABLE):
             delete_partition(con, table, lineage)
