@@ -63,6 +63,11 @@ class SimulatedExperiment(dg.ConfigurableResource):
     chains: int = 2
     fits_dir: str | None = None
 
+    def design(self) -> dict:
+        """What fixes the meaning of this experiment's rounds; recorded once per experiment id."""
+        return {"scenario": self.scenario, "arms": self.arms, "metric": self.metric, "profile": self.profile,
+                "seed": self.seed, "visitors_per_round": self.visitors_per_round}
+
     def chosen_scenario(self):
         return scenario(self.scenario, k=self.arms, metric=self.metric, profile=self.profile)
 

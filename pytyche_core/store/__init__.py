@@ -10,6 +10,7 @@ written_at); the table layouts are described in ``pytyche_core.store.schema``.
 """
 
 from .connection import open_connection, transaction
+from .designs import DESIGNS_TABLE, read_design, record_design
 from .dtypes import ColumnSpec
 from .errors import ExperimentNotFoundError, RoundNotFoundError, StoreFileError, StoreLockedError
 from .identifiers import quote_identifier
@@ -30,6 +31,7 @@ from .write import write_round
 
 __all__ = [
     "COLUMNS_TABLE",
+    "DESIGNS_TABLE",
     "DEFAULT_METRIC",
     "LINEAGE_COLUMNS",
     "ROUNDS_TABLE",
@@ -46,8 +48,10 @@ __all__ = [
     "load_experiment",
     "open_connection",
     "quote_identifier",
+    "read_design",
     "read_partition",
     "read_round_truth",
+    "record_design",
     "replace_partition",
     "replace_partitions",
     "round_summary",

@@ -12,7 +12,7 @@ truth tables stay apart from the observed ``visitors`` table that analysis reads
 import dagster as dg
 import pandas as pd
 
-from pytyche_core.store import read_partition, replace_partition
+from pytyche_core.store import read_partition, record_design, replace_partition
 
 from ..lineage import code_version
 from ..partitions import ROUNDS, round_index
@@ -38,7 +38,9 @@ def _schema(frame: pd.DataFrame) -> dg.TableSchema:
           description="The round's visitors' features, drawn from the scenario's population (simulation only).")
 def features(context: dg.AssetExecutionContext, store: DuckDBStore,
              experiment: SimulatedExperiment) -> dg.MaterializeResult:
-    frame = experiment.rounds().features(round_index(context.partition_key))
+    rounds = experiment.rounds()  # an unknown scenario fails here, before anything is written
+    record_design(store.resolved_path(), experiment.experiment_id, experiment.design())
+    frame = rounds.features(round_index(context.partition_key))
     rows = replace_partition(store.resolved_path(), FEATURES_TABLE, frame, **_stamp(context, experiment))
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows, "dagster/column_schema": _schema(frame),

@@ -163,6 +163,19 @@ def test_bad_configuration_fails_and_writes_nothing(tmp_path):
     assert not (tmp_path / "pytyche.duckdb").exists()
 
 
+def test_a_changed_design_never_touches_the_old_experiment(two_rounds):
+    path, runs, resources, instance = two_rounds
+    before = pt.load_experiment(path, "pipe-test").visitors()
+    changed = {**resources, "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "constant"})}
+    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=changed,
+                            instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "another design" in str(failure.event_specific_data.error) and "Fix" in str(
+        failure.event_specific_data.error)
+    assert pt.load_experiment(path, "pipe-test").visitors().equals(before)
+
+
 def test_main_job_runs_and_prints_a_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     code = main(["--rounds", "2", "--visitors-per-round", "1500", "--scenario", "reversal", "--arms", "3",
