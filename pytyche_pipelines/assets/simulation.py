@@ -9,6 +9,8 @@ truth tables stay apart from the observed ``visitors`` table that analysis reads
 
 # No "from __future__ import annotations": Dagster inspects the context annotation at definition time.
 
+import warnings
+
 import dagster as dg
 import pandas as pd
 
@@ -20,6 +22,8 @@ from ..resources import DuckDBStore, SimulatedExperiment
 
 #: Rounds run in order, one partition per run (the round loop needs the previous round's plan).
 ONE_ROUND = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+# Backfill policies on single assets are "beta" in Dagster 1.13; the multi-run policy is what we rely on.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 FEATURES_TABLE = "sim_features"
 OUTCOMES_TABLE = "sim_potential_outcomes"
