@@ -27,6 +27,9 @@ from .definitions import defs
 from .partitions import first_round_keys
 from .resources import DEFAULT_DUCKDB, SimulatedExperiment, default_duckdb_path
 
+#: The canonical adaptive benchmark's rounds (the specification's reference run).
+FULL_SIZE = (50_000, 100_000, 200_000)
+
 
 def _parser() -> argparse.ArgumentParser:
     d = SimulatedExperiment()
@@ -39,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=d.profile, choices=sorted(PROFILES))
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--visitors-per-round", type=int, default=10_000)
+    p.add_argument("--full-size", action="store_true",
+                   help="the canonical benchmark's size: rounds of 50k, 100k and 200k visitors "
+                        "(cumulative fits of 50k / 150k / 350k; long on a CPU)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--duckdb", default=default_duckdb_path(), help=f"store path (default {DEFAULT_DUCKDB})")
     fit = p.add_argument_group("fit settings (the library's defaults unless given)")
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     experiment = {"experiment_id": args.experiment_id, "scenario": args.scenario, "arms": args.arms,
                   "metric": args.metric, "profile": args.profile,
                   "visitors_per_round": args.visitors_per_round, "seed": args.seed,
+                  "round_sizes": list(FULL_SIZE) if args.full_size else None,
                   **{name: getattr(args, name) for name in ("mu_trees", "tau_trees", "burn_in", "draws", "chains",
                                                             "n_bootstrap")}}
     run_config = {"resources": {"experiment": {"config": experiment}, "store": {"config": {"path": args.duckdb}}},
@@ -87,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     job = defs.resolve_job_def("simulated_round")
     instance = dg.DagsterInstance.get()
-    print(f"pytyche: {args.rounds} round(s) of {args.visitors_per_round} visitors, scenario {args.scenario}, "
+    sizes = ", ".join(f"{n:,}" for n in FULL_SIZE) if args.full_size else f"{args.visitors_per_round:,}"
+    print(f"pytyche: {args.rounds} round(s) of {sizes} visitors, scenario {args.scenario}, "
           f"K={args.arms}, {args.metric} ({args.profile}) -> {args.duckdb}", flush=True)
     for key in first_round_keys(args.rounds):
         started = time.perf_counter()

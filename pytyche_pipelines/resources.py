@@ -32,12 +32,29 @@ class DuckDBStore(dg.ConfigurableResource):
         return str(path)
 
 
+class _RepeatLast:
+    """Explicit round sizes whose last size repeats (a pipeline's rounds are open-ended)."""
+
+    def __init__(self, sizes: tuple[int, ...]) -> None:
+        self.explicit = pt.ExplicitSchedule(sizes)
+
+    @property
+    def n_rounds(self) -> None:
+        return None
+
+    def next_round_size(self, rounds_completed: int) -> int:
+        sizes = self.explicit.sizes
+        return sizes[min(rounds_completed, len(sizes) - 1)]
+
+
 class SimulatedExperiment(dg.ConfigurableResource):
     """The simulated experiment the pipeline runs: a catalog scenario, arms, traffic, loop and fit settings.
 
     The loop settings mirror ``pt.sequential_experiment``'s; the fit settings
     are the ``BCFConfig`` fields a run may want to change (defaults: the
-    library's). ``fits_dir`` holds each round's saved fit (None: beside the store).
+    library's). ``round_sizes`` lists each round's visitors (round k gets
+    ``round_sizes[k]``, the last repeating); None: ``visitors_per_round``
+    every round. ``fits_dir`` holds each round's saved fit (None: beside the store).
     """
 
     experiment_id: str = "demo-clustered-k3"
@@ -46,6 +63,7 @@ class SimulatedExperiment(dg.ConfigurableResource):
     metric: str = "revenue_per_visitor"
     profile: str = "realistic"
     visitors_per_round: int = 5_000
+    round_sizes: list[int] | None = None
     seed: int = 7
     min_control_weight: float = 0.05
     min_explore_weight: float = 0.05
@@ -66,7 +84,18 @@ class SimulatedExperiment(dg.ConfigurableResource):
     def design(self) -> dict:
         """What fixes the meaning of this experiment's rounds; recorded once per experiment id."""
         return {"scenario": self.scenario, "arms": self.arms, "metric": self.metric, "profile": self.profile,
-                "seed": self.seed, "visitors_per_round": self.visitors_per_round}
+                "seed": self.seed, "visitors_per_round": self.visitors_per_round,
+                "round_sizes": None if self.round_sizes is None else list(self.round_sizes)}
+
+    def schedule(self):
+        """The round sizes as a schedule (never exhausted: partitions decide how many rounds run)."""
+        if not self.round_sizes:
+            return pt.FixedSchedule(self.visitors_per_round)
+        return _RepeatLast(tuple(self.round_sizes))
+
+    def round_size(self, round_index: int) -> int:
+        """Visitors of round ``round_index`` (0-based)."""
+        return self.schedule().next_round_size(round_index)
 
     def chosen_scenario(self):
         return scenario(self.scenario, k=self.arms, metric=self.metric, profile=self.profile)

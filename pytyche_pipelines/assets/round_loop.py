@@ -11,7 +11,7 @@ and reports metadata.
 
 import dagster as dg
 
-from pytyche_core.experiment import FixedSchedule, checks, cold_start_plan, fit_and_plan
+from pytyche_core.experiment import checks, cold_start_plan, fit_and_plan
 from pytyche_core.experiment.history import cell_observations
 from pytyche_core.experiment.stored import (
     ensure_lineage_view,
@@ -75,7 +75,7 @@ def _check_result(result) -> dg.AssetCheckResult:
 
 def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], arms: list[str]):
     if len(keys) == 1:
-        return cold_start_plan(arms, experiment.visitors_per_round)
+        return cold_start_plan(arms, experiment.round_size(0))
     try:
         return read_plan(path, experiment.experiment_id, keys[-2])
     except (RoundNotFoundError, LookupError):
@@ -112,16 +112,16 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
                           code_version=stamp["code_version"])
     yield dg.MaterializeResult(asset_key="observed", metadata={
         "dagster/row_count": written.get("visitors", data.observed.n_visitors)})
-    yield _check_result(checks.row_counts(data.observed, experiment.visitors_per_round))
+    yield _check_result(checks.row_counts(data.observed, experiment.round_size(index)))
 
     cumulative = load_experiment(path, eid, rounds=keys)
     history = stored_history(path, eid, keys[:-1])
     with device.placed() as device_name:
         outcome = fit_and_plan(cumulative, settings=experiment.settings(),
-                               schedule=FixedSchedule(experiment.visitors_per_round),
+                               schedule=experiment.schedule(),
                                config=experiment.fit_config(), seed=experiment.seed, round_index=index + 1,
                                history=history, treatments=arms, dropped_before=previous.dropped_treatments,
-                               round_size=experiment.visitors_per_round)
+                               round_size=experiment.round_size(index + 1))
     fit_file = save_fit(outcome.posterior, experiment.fits_directory(path), eid, key)
     truth = read_round_truth(path, eid, keys)
     score = score_round(

@@ -44,7 +44,8 @@ def features(context: dg.AssetExecutionContext, store: DuckDBStore,
              experiment: SimulatedExperiment) -> dg.MaterializeResult:
     rounds = experiment.rounds()  # an unknown scenario fails here, before anything is written
     record_design(store.resolved_path(), experiment.experiment_id, experiment.design())
-    frame = rounds.features(round_index(context.partition_key))
+    index = round_index(context.partition_key)
+    frame = rounds.features(index, experiment.round_size(index))
     rows = replace_partition(store.resolved_path(), FEATURES_TABLE, frame, **_stamp(context, experiment))
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows, "dagster/column_schema": _schema(frame),

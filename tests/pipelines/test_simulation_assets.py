@@ -197,3 +197,11 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_round_sizes_follow_the_list_and_the_last_repeats():
+    experiment = SimulatedExperiment(**{**EXPERIMENT, "round_sizes": [50_000, 100_000, 200_000]})
+    assert [experiment.round_size(i) for i in range(4)] == [50_000, 100_000, 200_000, 200_000]
+    assert experiment.schedule().next_round_size(1) == 100_000
+    assert experiment.design()["round_sizes"] == [50_000, 100_000, 200_000]
+    assert SimulatedExperiment(**EXPERIMENT).round_size(5) == EXPERIMENT["visitors_per_round"]
