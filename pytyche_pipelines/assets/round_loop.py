@@ -9,8 +9,12 @@ and reports metadata.
 
 # No "from __future__ import annotations": Dagster inspects the context annotation at definition time.
 
+import base64
+from pathlib import Path
+
 import dagster as dg
 
+from pytyche_core import plots
 from pytyche_core.experiment import checks, cold_start_plan, fit_and_plan
 from pytyche_core.experiment.history import cell_observations
 from pytyche_core.experiment.stored import (
@@ -73,6 +77,14 @@ def _check_result(result) -> dg.AssetCheckResult:
                                severity=severity, metadata={"detail": result.detail})
 
 
+def _picture(fig, path: Path, title: str) -> dg.MetadataValue:
+    """Save the figure as PNG beside the fits and show it inline in the UI (markdown with a data URI)."""
+    data = plots.png_bytes(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(data).decode()})\n\n`{path}`")
+
+
 def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], arms: list[str]):
     if len(keys) == 1:
         return cold_start_plan(arms, experiment.round_size(0))
@@ -133,6 +145,8 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     ensure_lineage_view(path)
 
     posterior, plan = outcome.posterior, outcome.plan
+    pictures = Path(experiment.fits_directory(path)).parent / "plots" / eid
+    scores = [*(read_score(path, eid, k) for k in keys[:-1]), score]
     comparisons = "\n".join(f"- {c.treatment}: {c.lift_estimate:+.4f} per visitor (80% {c.lift_ci[0]:+.4f} to "
                             f"{c.lift_ci[1]:+.4f}), P(positive) {c.probability_positive:.2f}"
                             for c in outcome.analysis.comparisons)
@@ -142,13 +156,16 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     yield _check_result(checks.convergence(posterior))
     yield dg.MaterializeResult(asset_key="analysis", metadata={
         "comparisons": dg.MetadataValue.md(comparisons),
+        "posterior lift": _picture(plots.posterior_lift_figure(posterior), pictures / f"{key}-lift.png",
+                                   "posterior lift"),
         "decision": f"{plan.decision.decision.value} {plan.decision.treatment}",
         "visitor effect rows": rows.get("visitor_effects", 0)})
     segments = "\n".join(f"- {r.segment_id} ({s.rule.description or 'everyone'}, {s.population_share:.0%}): "
                          f"-> {r.arm} ({r.source}); GATE {s.gate_estimate:+.4f}"
                          for s, r in zip(plan.tree.segments, plan.routing.routes, strict=True))
     yield dg.MaterializeResult(asset_key="policy_tree", metadata={
-        "segments": dg.MetadataValue.md(segments), "segment count": len(plan.tree.segments)})
+        "segments": dg.MetadataValue.md(segments), "segment count": len(plan.tree.segments),
+        "segment tree": _picture(plots.segments_figure(plan), pictures / f"{key}-segments.png", "segments")})
     yield dg.MaterializeResult(asset_key="next_round_plan", metadata={
         "plan": dg.MetadataValue.md(plan.prose_summary),
         "cells": ", ".join(f"{c.name} {c.weight:.2f}" for c in plan.cells),
@@ -158,4 +175,6 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     yield dg.MaterializeResult(asset_key="truth_comparison", metadata={
         "oracle gap captured": score.oracle_gap_captured, "targeting regret": score.targeting_regret,
         "cumulative regret": score.cumulative_regret, "GATE RMSE": score.gate_rmse,
-        "policy accuracy": score.policy_accuracy})
+        "policy accuracy": score.policy_accuracy,
+        "regret and oracle gap": _picture(plots.loop_curves_figure(scores), pictures / f"{key}-curves.png",
+                                          "regret and oracle gap")})
