@@ -29,7 +29,7 @@ from .recommendation import NextRoundPlan, cold_start_plan
 from .round_step import LoopSettings, fit_and_plan
 from .schedules import ControlShareSchedule, FixedSchedule, Schedule, check_schedule
 from .sources import SimulationSource, StoreSource
-from .truth import RoundScore, score_round, truth_values
+from .truth import RoundScore, fitted_true_effects, score_round, truth_values
 
 
 class SequentialExperiment:
@@ -143,16 +143,11 @@ class SequentialExperiment:
         return [a for a, p in zip(self.arm_names, probs, strict=True) if a in self.plan.dropped_treatments and p > 0]
 
     def _score(self, round_index: int, data, plan: NextRoundPlan, posterior, fit_data) -> RoundScore:
-        # True contrasts of the fitted rows: concatenated arm by arm across rounds, like the data.
-        rows = {name: [] for name in fit_data.arm_names}
-        for r in self._rounds:
-            values = truth_values(r.truth)
-            arm = r.observed.arm_index()
-            for name in fit_data.arm_names:
-                rows[name].append(values[arm == self.arm_names.index(name)])
-        stacked = np.concatenate([np.concatenate(rows[name]) for name in fit_data.arm_names])
-        columns = [self.arm_names.index(name) for name in fit_data.arm_names]
-        true_effects = stacked[:, columns[1:]] - stacked[:, columns[:1]]
+        # The stacked data runs arm by arm across rounds: stack the rounds' truth the same way.
+        per_round = [(truth_values(r.truth), r.observed.arm_index()) for r in self._rounds]
+        values = np.concatenate([v[a == k] for k in range(len(self.arm_names)) for v, a in per_round])
+        arm = np.concatenate([a[a == k] for k in range(len(self.arm_names)) for _, a in per_round])
+        true_effects = fitted_true_effects(values, arm, self.arm_names, fit_data.arm_names)
         previous = self.history[-1] if self.history else None
         return score_round(round_index=round_index, plan=plan,
                            previous_tree=previous.plan.tree if previous else None, posterior=posterior,

@@ -219,18 +219,10 @@ def stored_history(source, experiment_id: str, round_keys: list[str]) -> list[Ex
 
 
 def truth_aligned_effects(truth, observed: ObservedExperimentData, fit_data: ObservedExperimentData) -> np.ndarray:
-    """True contrasts ``(n_fit, K_fit - 1)`` of ``fit_data``'s rows from the truth of ``observed``'s rows.
+    """True contrasts of ``fit_data``'s rows from the truth of ``observed``'s rows (see ``fitted_true_effects``)."""
+    from .truth import fitted_true_effects, truth_values
 
-    ``fit_data`` is ``observed`` less any dropped arm (rows keep their order within each arm).
-    """
-    from .truth import truth_values
-
-    values = truth_values(truth)
-    arm = observed.arm_index()
-    columns = [observed.arm_names.index(name) for name in fit_data.arm_names]
-    keep = np.isin(arm, columns)
-    kept = values[keep]
-    return kept[:, columns[1:]] - kept[:, columns[:1]]
+    return fitted_true_effects(truth_values(truth), observed.arm_index(), observed.arm_names, fit_data.arm_names)
 
 
 __all__ = ["EFFECTS_TABLE", "FITS_TABLE", "LINEAGE_VIEW", "PLANS_TABLE", "ROUND_RESULT_TABLES", "SCORES_TABLE", "SEGMENTS_TABLE",

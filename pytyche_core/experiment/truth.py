@@ -66,6 +66,18 @@ def truth_values(truth: CalibrationTruth) -> np.ndarray:
     return p * m if m is not None else p
 
 
+def fitted_true_effects(values: np.ndarray, arm: np.ndarray, arm_names, fit_arm_names) -> np.ndarray:
+    """True contrasts ``(n_fit, K_fit - 1)`` of the rows a fit used.
+
+    ``values`` ``(n, K)`` and ``arm`` ``(n,)`` are every stored row's true
+    values and arm, in the data's row order; the fit keeps the rows of the
+    arms in ``fit_arm_names`` (a dropped arm's rows leave it) in that order.
+    """
+    columns = [list(arm_names).index(name) for name in fit_arm_names]
+    kept = values[np.isin(arm, columns)]
+    return kept[:, columns[1:]] - kept[:, columns[:1]]
+
+
 @dataclasses.dataclass(frozen=True)
 class RoundScore:
     """One round against the truth (per visitor, metric units, vs everyone on control).
@@ -209,4 +221,4 @@ def score_round(*, round_index: int, plan, previous_tree: PolicyTreeResult | Non
 
 
 __all__ = ["EvaluationPopulation", "RoundScore", "gap_captured", "gate_rmse", "oracle_lift", "policy_lift",
-           "score_round", "segment_stability", "true_values", "truth_values"]
+           "fitted_true_effects", "score_round", "segment_stability", "true_values", "truth_values"]

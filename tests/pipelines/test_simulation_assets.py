@@ -205,3 +205,15 @@ def test_round_sizes_follow_the_list_and_the_last_repeats():
     assert experiment.schedule().next_round_size(1) == 100_000
     assert experiment.design()["round_sizes"] == [50_000, 100_000, 200_000]
     assert SimulatedExperiment(**EXPERIMENT).round_size(5) == EXPERIMENT["visitors_per_round"]
+
+
+def test_stored_scores_use_truth_aligned_with_the_fitted_rows(two_rounds):
+    from pytyche_core.experiment.stored import read_fit_file, read_score
+
+    path, _, _, _ = two_rounds
+    second = first_round_keys(2)[1]
+    result = pt.load_result(read_fit_file(path, "pipe-test", second).path)
+    truth = scenario("reversal", k=3, profile="stress").effects(result.observed.visitors())
+    estimate = result.cate_samples.mean(axis=1, dtype=np.float64)
+    expected = float(np.sqrt(np.mean((estimate - truth) ** 2)))
+    assert read_score(path, "pipe-test", second).cate_rmse == pytest.approx(expected, rel=1e-4)

@@ -69,6 +69,11 @@ def test_scores_are_consistent(finished):
         assert s.segment_count == len(finished.history[s.round_index - 1].plan.tree.segments)
     assert scores[1].cumulative_regret == pytest.approx(scores[0].targeting_regret + scores[1].targeting_regret)
     assert np.isnan(scores[0].segment_stability) and 0.0 <= scores[1].segment_stability <= 1.0
+    # The truth the scores use is aligned with the fitted rows: recompute it from each row's own features.
+    last = finished.history[-1]
+    truth = finished.source.scenario.effects(last.cumulative.visitors())
+    estimate = last.posterior.cate_samples.mean(axis=1, dtype=np.float64)
+    assert last.score.cate_rmse == pytest.approx(float(np.sqrt(np.mean((estimate - truth) ** 2))), rel=1e-9)
     summary = finished.summary()
     assert list(summary["round"]) == [1, 2] and "oracle_gap_captured" in summary.columns
 
