@@ -86,3 +86,29 @@ def test_a_round_that_does_not_belong_is_refused_and_writes_nothing(tmp_path, ob
     write_round(path, _another_round(observed, prefix="z-"), round_key="r2", run_id="b", code_version="t")
     write_round(path, observed, round_key="r1", run_id="c", code_version="t")  # rewriting r1 itself is fine
     assert pt.load_experiment(path, observed.experiment_id).n_visitors == 400
+
+
+def test_a_crash_while_writing_round_results_leaves_every_table_as_it_was(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from pytyche_core.store import partition, read_partition, replace_partitions
+
+    path = tmp_path / "store.duckdb"
+    stamp = dict(experiment_id="exp", round_key="r1", code_version="t")
+    first = {"a": pd.DataFrame({"x": [1.0, 2.0]}), "b": pd.DataFrame({"y": ["p"]}), "c": pd.DataFrame({"z": [3]})}
+    replace_partitions(path, first, run_id="one", **stamp)
+    calls = {"n": 0}
+    original = partition.insert_frame
+
+    def failing_insert(con, table, frame, lineage):
+        calls["n"] += 1
+        if calls["n"] == 4:  # after table a's rows and layout, in the middle of table b
+            raise RuntimeError("killed mid-write")
+        return original(con, table, frame, lineage)
+
+    monkeypatch.setattr(partition, "insert_frame", failing_insert)
+    second = {"a": pd.DataFrame({"x": [9.0]}), "b": pd.DataFrame({"y": ["q", "r"]}), "c": pd.DataFrame({"z": [7]})}
+    with pytest.raises(RuntimeError, match="killed"):
+        replace_partitions(path, second, run_id="two", **stamp)
+    for table, frame in first.items():
+        pd.testing.assert_frame_equal(read_partition(path, table, "exp", "r1"), frame)

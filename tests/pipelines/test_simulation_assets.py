@@ -217,3 +217,23 @@ def test_stored_scores_use_truth_aligned_with_the_fitted_rows(two_rounds):
     estimate = result.cate_samples.mean(axis=1, dtype=np.float64)
     expected = float(np.sqrt(np.mean((estimate - truth) ** 2)))
     assert read_score(path, "pipe-test", second).cate_rmse == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_failed_fit_produces_no_plan(tmp_path, monkeypatch):
+    from pytyche_core.experiment import round_step
+    from pytyche_core.experiment.stored import PLANS_TABLE
+
+    path = str(tmp_path / "pytyche.duckdb")
+    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
+                 "device": JaxDevice()}
+
+    def broken_fit(*args, **kwargs):
+        raise RuntimeError("the sampler fell over")
+
+    monkeypatch.setattr(round_step, "fit", broken_fit)
+    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    with duckdb.connect(path, read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert PLANS_TABLE not in tables  # the round's data may be stored; no plan is
