@@ -1,23 +1,17 @@
-"""The Dagster code location: assets, jobs and resources (loaded by workspace.yaml)."""
+"""The Dagster code location: per experiment of experiments.yaml its round assets, job and schedule; benchmarks."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import dagster as dg
 
 from .assets.benchmarks import BenchmarkSettings, flywheel_benchmark, flywheel_summary
-from .assets.round_loop import round_loop
-from .assets.simulation import features, potential_outcomes
+from .assets.round_loop import build_round_loop
+from .assets.simulation import build_simulation_assets
 from .automation import benchmark_seed_sensor, round_schedule
-from .resources import DuckDBStore, JaxDevice, SimulatedExperiment
-
-SIMULATION_ASSETS = [features, potential_outcomes]
-ROUND_ASSETS = [*SIMULATION_ASSETS, round_loop]
-
-simulated_round_job = dg.define_asset_job(
-    "simulated_round", selection=ROUND_ASSETS,
-    description="One round of the simulated adaptive experiment: features, potential outcomes, then the round "
-                "loop (assignment by the previous plan, fit, segments, next plan, truth comparison).",
-)
+from .experiments import SimulatedExperiment, load_experiments
+from .resources import DuckDBStore, JaxDevice
 
 BENCHMARK_ASSETS = [flywheel_benchmark, flywheel_summary]
 
@@ -25,11 +19,31 @@ benchmark_job = dg.define_asset_job(
     "flywheel_benchmarks", selection=[flywheel_benchmark],
     description="Whole simulated experiments over scenario x seed partitions (backfill them from the UI).")
 
-defs = dg.Definitions(
-    assets=[*ROUND_ASSETS, *BENCHMARK_ASSETS],
-    jobs=[simulated_round_job, benchmark_job],
-    schedules=[round_schedule(simulated_round_job)],
-    sensors=[benchmark_seed_sensor],
-    resources={"store": DuckDBStore(), "experiment": SimulatedExperiment(), "device": JaxDevice(),
-               "benchmark": BenchmarkSettings()},
-)
+
+def round_assets(experiment: SimulatedExperiment) -> list[dg.AssetsDefinition]:
+    """One experiment's round assets: features, potential outcomes and the round loop."""
+    return [*build_simulation_assets(experiment), build_round_loop(experiment)]
+
+
+def round_job_name(experiment: SimulatedExperiment) -> str:
+    return f"{experiment.key_prefix()}__round"
+
+
+def build_definitions(experiments: Sequence[SimulatedExperiment]) -> dg.Definitions:
+    """Round assets, a round job and its weekly schedule per experiment; the benchmarks; shared resources."""
+    assets, jobs, schedules = [], [], []
+    for experiment in experiments:
+        assets.extend(round_assets(experiment))
+        job = dg.define_asset_job(
+            round_job_name(experiment), selection=dg.AssetSelection.groups(experiment.key_prefix()),
+            description=f"One round of {experiment.experiment_id}: features, potential outcomes, then the round "
+                        "loop (assignment by the previous plan, fit, segments, next plan, truth comparison).")
+        jobs.append(job)
+        schedules.append(round_schedule(job))
+    return dg.Definitions(
+        assets=[*assets, *BENCHMARK_ASSETS], jobs=[*jobs, benchmark_job], schedules=schedules,
+        sensors=[benchmark_seed_sensor],
+        resources={"store": DuckDBStore(), "device": JaxDevice(), "benchmark": BenchmarkSettings()})
+
+
+defs = build_definitions(load_experiments())

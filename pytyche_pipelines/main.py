@@ -23,9 +23,10 @@ from pytyche_core.experiment.stored import PLANS_TABLE, SCORES_TABLE
 from pytyche_core.simulate import PROFILES, SCENARIO_NAMES
 from pytyche_core.store import read_partition, round_summary
 
-from .definitions import defs
+from .definitions import build_definitions, round_job_name
+from .experiments import SimulatedExperiment, load_experiments
 from .partitions import first_round_keys
-from .resources import DEFAULT_DUCKDB, SimulatedExperiment, default_duckdb_path
+from .resources import DEFAULT_DUCKDB, default_duckdb_path
 
 #: The instance settings a new DAGSTER_HOME starts with (telemetry off: this machine is offline).
 LOCAL_INSTANCE = Path(__file__).resolve().parent.parent / "deploy" / "local" / "dagster.yaml"
@@ -35,7 +36,7 @@ FULL_SIZE = (50_000, 100_000, 200_000)
 
 
 def _parser() -> argparse.ArgumentParser:
-    d = SimulatedExperiment()
+    d = load_experiments()[0]  # the canonical experiment of experiments.yaml
     p = argparse.ArgumentParser(prog="python3 tasks.py run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--experiment-id", default=d.experiment_id)
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default=d.metric, choices=("revenue_per_visitor", "conversion_rate"))
     p.add_argument("--profile", default=d.profile, choices=sorted(PROFILES))
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--visitors-per-round", type=int, default=10_000)
+    p.add_argument("--visitors-per-round", type=int, default=d.visitors_per_round)
     p.add_argument("--full-size", action="store_true",
                    help="the canonical benchmark's size: rounds of 50k, 100k and 200k visitors "
                         "(cumulative fits of 50k / 150k / 350k; long on a CPU)")
@@ -86,16 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         print("--rounds and --visitors-per-round must be >= 1", file=sys.stderr)
         return 2
     _prepare_dagster_home(Path(args.duckdb).resolve().parent / "dagster_home")
-    experiment = {"experiment_id": args.experiment_id, "scenario": args.scenario, "arms": args.arms,
-                  "metric": args.metric, "profile": args.profile,
-                  "visitors_per_round": args.visitors_per_round, "seed": args.seed,
-                  "round_sizes": list(FULL_SIZE) if args.full_size else None,
-                  **{name: getattr(args, name) for name in ("mu_trees", "tau_trees", "burn_in", "draws", "chains",
-                                                            "n_bootstrap")}}
-    run_config = {"resources": {"experiment": {"config": experiment}, "store": {"config": {"path": args.duckdb}}},
+    defaults = load_experiments()[0]
+    experiment = SimulatedExperiment(**{
+        **defaults.model_dump(), "experiment_id": args.experiment_id, "scenario": args.scenario,
+        "arms": args.arms, "metric": args.metric, "profile": args.profile,
+        "visitors_per_round": args.visitors_per_round, "seed": args.seed,
+        "round_sizes": list(FULL_SIZE) if args.full_size else None,
+        **{name: getattr(args, name) for name in ("mu_trees", "tau_trees", "burn_in", "draws", "chains",
+                                                  "n_bootstrap")}})
+    run_config = {"resources": {"store": {"config": {"path": args.duckdb}}},
                   # Step logs stay in the instance (and the UI); the terminal gets the summary.
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    job = defs.resolve_job_def("simulated_round")
+    job = build_definitions([experiment]).resolve_job_def(round_job_name(experiment))
     instance = dg.DagsterInstance.get()
     sizes = ", ".join(f"{n:,}" for n in FULL_SIZE) if args.full_size else f"{args.visitors_per_round:,}"
     print(f"pytyche: {args.rounds} round(s) of {sizes} visitors, scenario {args.scenario}, "

@@ -37,31 +37,40 @@ from pytyche_core.store import (
     write_round,
 )
 
+from ..experiments import SimulatedExperiment
 from ..lineage import code_version
 from ..partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
-from ..resources import DuckDBStore, JaxDevice, SimulatedExperiment
+from ..resources import DuckDBStore, JaxDevice
 from .simulation import FEATURES_TABLE, ONE_ROUND, OUTCOMES_TABLE
 
 _GROUP = "round_loop"
 
-ROUND_LOOP_SPECS = [
-    dg.AssetSpec("assignment", deps=["features", "potential_outcomes"], group_name=_GROUP, kinds={"python"},
-                 description="The round's visitors assigned by the previous round's plan (its cells), with every "
-                             "visitor's probability of every arm and cell recorded."),
-    dg.AssetSpec("observed", deps=["assignment"], group_name=_GROUP, kinds={"duckdb"},
-                 description="What the round observes (conversions, revenue), stored with its aligned truth."),
-    dg.AssetSpec("model_fit", deps=["observed"], group_name=_GROUP, kinds={"jax"},
-                 description="The hurdle BCF fit on every round so far; its file is kept with a checksum."),
-    dg.AssetSpec("analysis", deps=["model_fit"], group_name=_GROUP, kinds={"python"},
-                 description="Comparisons and the SHIP / CONTINUE / STOP decision; per-visitor effect summaries."),
-    dg.AssetSpec("policy_tree", deps=["analysis"], group_name=_GROUP, kinds={"python"},
-                 description="Readable segments on the assignable attributes, with their routes and allocations."),
-    dg.AssetSpec("next_round_plan", deps=["policy_tree", dg.AssetDep("next_round_plan", partition_mapping=PREV_ROUND)],
-                 group_name=_GROUP, kinds={"duckdb"},
-                 description="The next round's cells, graduation candidates and dropped treatments, with prose."),
-    dg.AssetSpec("truth_comparison", deps=["next_round_plan"], group_name=_GROUP, kinds={"python"},
-                 description="Simulation only: the round scored against the true potential outcomes."),
-]
+def round_loop_specs(prefix: str) -> list[dg.AssetSpec]:
+    """The loop's outputs under an experiment's key prefix."""
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([prefix, name])
+
+    def spec(name: str, deps: list, kinds: set[str], description: str) -> dg.AssetSpec:
+        return dg.AssetSpec(key(name), deps=deps, group_name=prefix, kinds=kinds, description=description)
+
+    return [
+        spec("assignment", [key("features"), key("potential_outcomes")], {"python"},
+             "The round's visitors assigned by the previous round's plan (its cells), with every visitor's "
+             "probability of every arm and cell recorded."),
+        spec("observed", [key("assignment")], {"duckdb"},
+             "What the round observes (conversions, revenue), stored with its aligned truth."),
+        spec("model_fit", [key("observed")], {"jax"},
+             "The hurdle BCF fit on every round so far; its file is kept with a checksum."),
+        spec("analysis", [key("model_fit")], {"python"},
+             "Comparisons and the SHIP / CONTINUE / STOP decision; per-visitor effect summaries."),
+        spec("policy_tree", [key("analysis")], {"python"},
+             "Readable segments on the assignable attributes, with their routes and allocations."),
+        spec("next_round_plan", [key("policy_tree"), dg.AssetDep(key("next_round_plan"), partition_mapping=PREV_ROUND)],
+             {"duckdb"}, "The next round's cells, graduation candidates and dropped treatments, with prose."),
+        spec("truth_comparison", [key("next_round_plan")], {"python"},
+             "Simulation only: the round scored against the true potential outcomes."),
+    ]
 
 
 #: (check name, asset it checks): computed by ``pytyche_core.experiment.checks``.
@@ -70,8 +79,8 @@ ROUND_CHECKS = [("previous_plan_exists", "assignment"), ("probabilities_valid", 
                 ("guardrail_held", "next_round_plan")]
 
 
-def _check_result(result) -> dg.AssetCheckResult:
-    asset = dict(ROUND_CHECKS)[result.name]
+def _check_result(result, prefix: str) -> dg.AssetCheckResult:
+    asset = dg.AssetKey([prefix, dict(ROUND_CHECKS)[result.name]])
     severity = dg.AssetCheckSeverity.WARN if result.severity == "warn" else dg.AssetCheckSeverity.ERROR
     return dg.AssetCheckResult(asset_key=asset, check_name=result.name, passed=bool(result.passed),
                                severity=severity, metadata={"detail": result.detail})
@@ -95,11 +104,22 @@ def _previous_plan(path: str, experiment: SimulatedExperiment, keys: list[str], 
                          f"Fix: materialize round {keys[-2]} first (rounds run in order).") from None
 
 
-@dg.multi_asset(specs=ROUND_LOOP_SPECS, partitions_def=ROUNDS, pool="gpu", can_subset=False,
-                backfill_policy=ONE_ROUND,
-                check_specs=[dg.AssetCheckSpec(name, asset=asset) for name, asset in ROUND_CHECKS])
-def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment: SimulatedExperiment,
-               device: JaxDevice):
+def build_round_loop(experiment: SimulatedExperiment) -> dg.AssetsDefinition:
+    """The round loop of one experiment, under its key prefix."""
+    prefix = experiment.key_prefix()
+
+    @dg.multi_asset(name=f"{prefix}__round_loop", specs=round_loop_specs(prefix), partitions_def=ROUNDS,
+                    pool="gpu", can_subset=False, backfill_policy=ONE_ROUND,
+                    check_specs=[dg.AssetCheckSpec(name, asset=dg.AssetKey([prefix, asset]))
+                                 for name, asset in ROUND_CHECKS])
+    def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, device: JaxDevice):
+        yield from _run_round(context, store, device, experiment, prefix)
+
+    return round_loop
+
+
+def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: JaxDevice,
+               experiment: SimulatedExperiment, prefix: str):
     key = context.partition_key
     index = round_index(key)
     keys = first_round_keys(index + 1)
@@ -113,18 +133,19 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     outcomes = PotentialOutcomes.from_frame(read_partition(path, OUTCOMES_TABLE, eid, key), experiment.metric)
     data = source.observe_round(index, key, features, outcomes, previous.cells)
     cells = cell_observations(data.observed)
-    yield dg.MaterializeResult(asset_key="assignment", metadata={
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "assignment"]), metadata={
         "cells": dg.MetadataValue.md("\n".join(f"- {c.name}: {c.weight:.2f} ({c.policy.describe()})"
                                                for c in previous.cells)),
         "per cell and arm": dg.MetadataValue.md(cells.to_markdown(index=False, floatfmt=".4f"))})
-    yield dg.AssetCheckResult(asset_key="assignment", check_name="previous_plan_exists", passed=True,
+    yield dg.AssetCheckResult(asset_key=dg.AssetKey([prefix, "assignment"]), check_name="previous_plan_exists",
+                              passed=True,
                               metadata={"detail": "cold start" if index == 0 else f"plan of round {keys[-2]}"})
-    yield _check_result(checks.probabilities_valid(data.observed))
+    yield _check_result(prefix=prefix, result=checks.probabilities_valid(data.observed))
     written = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
                           code_version=stamp["code_version"])
-    yield dg.MaterializeResult(asset_key="observed", metadata={
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "observed"]), metadata={
         "dagster/row_count": written.get("visitors", data.observed.n_visitors)})
-    yield _check_result(checks.row_counts(data.observed, experiment.round_size(index)))
+    yield _check_result(prefix=prefix, result=checks.row_counts(data.observed, experiment.round_size(index)))
 
     cumulative = load_experiment(path, eid, rounds=keys)
     history = stored_history(path, eid, keys[:-1])
@@ -150,11 +171,11 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     comparisons = "\n".join(f"- {c.treatment}: {c.lift_estimate:+.4f} per visitor (80% {c.lift_ci[0]:+.4f} to "
                             f"{c.lift_ci[1]:+.4f}), P(positive) {c.probability_positive:.2f}"
                             for c in outcome.analysis.comparisons)
-    yield dg.MaterializeResult(asset_key="model_fit", metadata={
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "model_fit"]), metadata={
         "device": device_name, "jax backend": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
         "fit seconds": round(outcome.fit_seconds, 1), "file": fit_file.path, "sha256": fit_file.sha256})
-    yield _check_result(checks.convergence(posterior))
-    yield dg.MaterializeResult(asset_key="analysis", metadata={
+    yield _check_result(prefix=prefix, result=checks.convergence(posterior))
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "analysis"]), metadata={
         "comparisons": dg.MetadataValue.md(comparisons),
         "posterior lift": _picture(plots.posterior_lift_figure(posterior), pictures / f"{key}-lift.png",
                                    "posterior lift"),
@@ -163,16 +184,16 @@ def round_loop(context: dg.AssetExecutionContext, store: DuckDBStore, experiment
     segments = "\n".join(f"- {r.segment_id} ({s.rule.description or 'everyone'}, {s.population_share:.0%}): "
                          f"-> {r.arm} ({r.source}); GATE {s.gate_estimate:+.4f}"
                          for s, r in zip(plan.tree.segments, plan.routing.routes, strict=True))
-    yield dg.MaterializeResult(asset_key="policy_tree", metadata={
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "policy_tree"]), metadata={
         "segments": dg.MetadataValue.md(segments), "segment count": len(plan.tree.segments),
         "segment tree": _picture(plots.segments_figure(plan), pictures / f"{key}-segments.png", "segments")})
-    yield dg.MaterializeResult(asset_key="next_round_plan", metadata={
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "next_round_plan"]), metadata={
         "plan": dg.MetadataValue.md(plan.prose_summary),
         "cells": ", ".join(f"{c.name} {c.weight:.2f}" for c in plan.cells),
         "dropped": ", ".join(plan.dropped_treatments) or "none"})
-    yield _check_result(checks.cell_floors(plan, experiment.settings()))
-    yield _check_result(checks.guardrail_held(plan))
-    yield dg.MaterializeResult(asset_key="truth_comparison", metadata={
+    yield _check_result(prefix=prefix, result=checks.cell_floors(plan, experiment.settings()))
+    yield _check_result(prefix=prefix, result=checks.guardrail_held(plan))
+    yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "truth_comparison"]), metadata={
         "oracle gap captured": score.oracle_gap_captured, "targeting regret": score.targeting_regret,
         "cumulative regret": score.cumulative_regret, "GATE RMSE": score.gate_rmse,
         "policy accuracy": score.policy_accuracy,

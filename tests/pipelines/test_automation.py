@@ -21,7 +21,7 @@ from pytyche_pipelines.resources import DuckDBStore
 
 
 def test_the_schedule_runs_the_week_that_ended():
-    schedule = defs.resolve_schedule_def("simulated_round_schedule")
+    schedule = defs.resolve_schedule_def("demo_clustered_k3__round_schedule")
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
     requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-01-12"]

@@ -15,22 +15,35 @@ import pytest
 import pytyche_core as pt
 from pytyche_core.simulate import scenario
 from pytyche_core.store import read_round_truth
-from pytyche_pipelines.definitions import ROUND_ASSETS, defs
+from pytyche_pipelines.definitions import defs, round_assets
+from pytyche_pipelines.experiments import SimulatedExperiment, load_experiments
 from pytyche_pipelines.main import main
 from pytyche_pipelines.partitions import PREV_ROUND, ROUNDS, first_round_keys, round_index
-from pytyche_pipelines.resources import DuckDBStore, JaxDevice, SimulatedExperiment
+from pytyche_pipelines.resources import DuckDBStore, JaxDevice
 
 #: Small fits (the shapes of tests/core/posterior/small_fits.py): the loop's code paths, not its accuracy.
 FIT = dict(mu_trees=20, tau_trees=10, burn_in=30, draws=20, chains=2, n_bootstrap=5)
+def _assets(**changes):
+    """The round assets of the test experiment (with ``changes`` to its settings)."""
+    return round_assets(SimulatedExperiment(**{**EXPERIMENT, **changes}))
+
+
+def _resources(path: str) -> dict:
+    return {"store": DuckDBStore(path=path), "device": JaxDevice()}
+
+
 EXPERIMENT = dict(experiment_id="pipe-test", scenario="reversal", arms=3, metric="revenue_per_visitor",
                   profile="stress", visitors_per_round=1500, seed=11, **FIT)
 
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
-    assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} >= {
-        "features", "potential_outcomes", "assignment", "observed", "model_fit", "analysis", "policy_tree",
-        "next_round_plan", "truth_comparison"}
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    for experiment in load_experiments():  # every experiment of experiments.yaml has its own round assets
+        prefix = experiment.key_prefix()
+        assert {f"{prefix}/{name}" for name in ("features", "potential_outcomes", "assignment", "observed",
+                                                 "model_fit", "analysis", "policy_tree", "next_round_plan",
+                                                 "truth_comparison")} <= keys
 
 
 def test_round_keys_are_weekly_mondays_in_order():
@@ -45,12 +58,11 @@ def test_round_keys_are_weekly_mondays_in_order():
 @pytest.fixture(scope="module")
 def two_rounds(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("store") / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
-                 "device": JaxDevice()}
+    resources = _resources(path)
     instance = dg.DagsterInstance.ephemeral()
     runs = {}
     for key in first_round_keys(2):
-        result = dg.materialize(ROUND_ASSETS, partition_key=key, resources=resources, instance=instance)
+        result = dg.materialize(_assets(), partition_key=key, resources=resources, instance=instance)
         assert result.success
         runs[key] = result.run_id
     return path, runs, resources, instance
@@ -128,9 +140,8 @@ def test_the_second_round_was_assigned_by_the_first_rounds_plan(two_rounds):
 
 def test_a_round_without_its_predecessor_fails_and_plans_nothing(tmp_path):
     path = str(tmp_path / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
-                 "device": JaxDevice()}
-    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(2)[1], resources=resources,
+    resources = _resources(path)
+    result = dg.materialize(_assets(), partition_key=first_round_keys(2)[1], resources=resources,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     with duckdb.connect(path, read_only=True) as con:
@@ -142,7 +153,7 @@ def test_rematerialising_a_round_replaces_it(two_rounds):
     path, runs, resources, instance = two_rounds
     key = first_round_keys(1)[0]
     before = pt.load_experiment(path, "pipe-test", rounds=[key]).visitors()
-    result = dg.materialize(ROUND_ASSETS, partition_key=key, resources=resources, instance=instance)
+    result = dg.materialize(_assets(), partition_key=key, resources=resources, instance=instance)
     assert result.success
     after = pt.load_experiment(path, "pipe-test", rounds=[key]).visitors()
     assert len(after) == 1500
@@ -152,22 +163,29 @@ def test_rematerialising_a_round_replaces_it(two_rounds):
             == [(result.run_id,)]
 
 
-def test_bad_configuration_fails_and_writes_nothing(tmp_path):
-    path = str(tmp_path / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path),
-                 "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "no_such_scenario"}),
-                 "device": JaxDevice()}
-    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
-                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    assert not result.success
-    assert not (tmp_path / "pytyche.duckdb").exists()
+@pytest.mark.parametrize("bad", [{"scenario": "no_such_scenario"}, {"arms": 7}, {"min_control_weight": 0.99},
+                                 {"visitors_per_round": 0}, {"on_empty_arm": "ignore"}])
+def test_a_bad_experiment_is_refused_when_it_is_built(bad):
+    with pytest.raises(ValueError, match="Fix|>= 1|must"):
+        SimulatedExperiment(**{**EXPERIMENT, **bad})
+
+
+def test_a_bad_spec_file_names_the_file_and_the_entry(tmp_path):
+    path = tmp_path / "experiments.yaml"
+    path.write_text("experiments:\n  - experiment_id: a\n    scenario: nope\n")
+    with pytest.raises(ValueError, match="experiments.yaml.*experiments\\[0\\]"):
+        load_experiments(path)
+    path.write_text("experiments:\n  - experiment_id: a-b\n  - experiment_id: a_b\n")
+    with pytest.raises(ValueError, match="repeat"):
+        load_experiments(path)
+    with pytest.raises(FileNotFoundError, match="PYTYCHE_EXPERIMENTS"):
+        load_experiments(tmp_path / "missing.yaml")
 
 
 def test_a_changed_design_never_touches_the_old_experiment(two_rounds):
     path, runs, resources, instance = two_rounds
     before = pt.load_experiment(path, "pipe-test").visitors()
-    changed = {**resources, "experiment": SimulatedExperiment(**{**EXPERIMENT, "scenario": "constant"})}
-    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=changed,
+    result = dg.materialize(_assets(scenario="constant"), partition_key=first_round_keys(1)[0], resources=resources,
                             instance=instance, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
@@ -224,14 +242,13 @@ def test_a_failed_fit_produces_no_plan(tmp_path, monkeypatch):
     from pytyche_core.experiment.stored import PLANS_TABLE
 
     path = str(tmp_path / "pytyche.duckdb")
-    resources = {"store": DuckDBStore(path=path), "experiment": SimulatedExperiment(**EXPERIMENT),
-                 "device": JaxDevice()}
+    resources = _resources(path)
 
     def broken_fit(*args, **kwargs):
         raise RuntimeError("the sampler fell over")
 
     monkeypatch.setattr(round_step, "fit", broken_fit)
-    result = dg.materialize(ROUND_ASSETS, partition_key=first_round_keys(1)[0], resources=resources,
+    result = dg.materialize(_assets(), partition_key=first_round_keys(1)[0], resources=resources,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     with duckdb.connect(path, read_only=True) as con:

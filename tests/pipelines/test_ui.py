@@ -50,8 +50,9 @@ def test_the_ui_answers_with_the_round_assets(tmp_path):
             assert time.monotonic() < deadline, "the UI did not answer within 180 s"
             time.sleep(2)
         keys = {"/".join(node["assetKey"]["path"]) for node in answer["data"]["assetNodes"]}
-        assert {"features", "assignment", "model_fit", "next_round_plan", "truth_comparison",
-                "flywheel_benchmark"} <= keys
+        assert {"demo_clustered_k3/features", "demo_clustered_k3/assignment", "demo_clustered_k3/model_fit",
+                "demo_clustered_k3/next_round_plan", "demo_clustered_k3/truth_comparison",
+                "demo_reversal_k2/next_round_plan", "flywheel_benchmark"} <= keys
     finally:
         server.terminate()
         server.wait(timeout=30)
