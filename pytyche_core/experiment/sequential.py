@@ -29,7 +29,7 @@ from .recommendation import NextRoundPlan, cold_start_plan
 from .round_step import LoopSettings, fit_and_plan
 from .schedules import ControlShareSchedule, FixedSchedule, Schedule, check_schedule
 from .sources import SimulationSource, StoreSource
-from .truth import RoundScore, fitted_true_effects, score_round, truth_values
+from .truth import RoundScore, fitted_true_effects, score_round, stack_rounds_truth, truth_values
 
 
 class SequentialExperiment:
@@ -144,9 +144,8 @@ class SequentialExperiment:
 
     def _score(self, round_index: int, data, plan: NextRoundPlan, posterior, fit_data) -> RoundScore:
         # The stacked data runs arm by arm across rounds: stack the rounds' truth the same way.
-        per_round = [(truth_values(r.truth), r.observed.arm_index()) for r in self._rounds]
-        values = np.concatenate([v[a == k] for k in range(len(self.arm_names)) for v, a in per_round])
-        arm = np.concatenate([a[a == k] for k in range(len(self.arm_names)) for _, a in per_round])
+        values, arm = stack_rounds_truth([(truth_values(r.truth), r.observed.arm_index()) for r in self._rounds],
+                                         len(self.arm_names))
         true_effects = fitted_true_effects(values, arm, self.arm_names, fit_data.arm_names)
         previous = self.history[-1] if self.history else None
         return score_round(round_index=round_index, plan=plan,

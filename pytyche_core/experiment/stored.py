@@ -1,7 +1,7 @@
 """A round's results as store tables, and the history of earlier rounds rebuilt from the store.
 
 What a pipeline keeps per (experiment, round), every row with its lineage
-(``store.replace_partitions`` writes them in one transaction):
+(written with the round's data in one transaction: ``write_round(..., extra_tables=...)``):
 
 - ``round_plans``: the plan for the next round (its JSON, the cells'
   weights, the decision, the prose);
@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..contracts import ObservedExperimentData
 from ..posterior.persistence import load_result
 from ..segments import rule_to_json, rule_to_sql
 from .history import Experiment
@@ -218,13 +217,6 @@ def stored_history(source, experiment_id: str, round_keys: list[str]) -> list[Ex
     return out
 
 
-def truth_aligned_effects(truth, observed: ObservedExperimentData, fit_data: ObservedExperimentData) -> np.ndarray:
-    """True contrasts of ``fit_data``'s rows from the truth of ``observed``'s rows (see ``fitted_true_effects``)."""
-    from .truth import fitted_true_effects, truth_values
-
-    return fitted_true_effects(truth_values(truth), observed.arm_index(), observed.arm_names, fit_data.arm_names)
-
-
-__all__ = ["EFFECTS_TABLE", "FITS_TABLE", "LINEAGE_VIEW", "PLANS_TABLE", "ROUND_RESULT_TABLES", "SCORES_TABLE", "SEGMENTS_TABLE",
-           "FitFile", "StoredResult", "ensure_lineage_view", "read_fit_file", "read_plan", "read_score", "round_frames", "save_fit", "stored_history",
-           "truth_aligned_effects"]
+__all__ = ["EFFECTS_TABLE", "FITS_TABLE", "LINEAGE_VIEW", "PLANS_TABLE", "ROUND_RESULT_TABLES", "SCORES_TABLE",
+           "SEGMENTS_TABLE", "FitFile", "StoredResult", "ensure_lineage_view", "read_fit_file", "read_plan",
+           "read_score", "round_frames", "save_fit", "stored_history"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,18 @@ def truth_values(truth: CalibrationTruth) -> np.ndarray:
     if p is None:
         raise ValueError("truth: no per-arm conversion probabilities recorded; simulate with pt.simulate.")
     return p * m if m is not None else p
+
+
+def stack_rounds_truth(rounds: Sequence[tuple[np.ndarray, np.ndarray]], n_arms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rounds' (true values ``(n_r, K)``, arm ``(n_r,)``) stacked as their data is: arm by arm, rounds in order.
+
+    Stacking rounds of data (``concat_rounds``, or the store's cumulative load)
+    puts every round's control rows first, then every round's arm-1 rows, ...;
+    the truth must follow the same order.
+    """
+    values = np.concatenate([v[a == k] for k in range(n_arms) for v, a in rounds])
+    arm = np.concatenate([a[a == k] for k in range(n_arms) for _, a in rounds])
+    return values, arm
 
 
 def fitted_true_effects(values: np.ndarray, arm: np.ndarray, arm_names, fit_arm_names) -> np.ndarray:
@@ -221,4 +234,4 @@ def score_round(*, round_index: int, plan, previous_tree: PolicyTreeResult | Non
 
 
 __all__ = ["EvaluationPopulation", "RoundScore", "gap_captured", "gate_rmse", "oracle_lift", "policy_lift",
-           "fitted_true_effects", "score_round", "segment_stability", "true_values", "truth_values"]
+           "fitted_true_effects", "score_round", "stack_rounds_truth", "segment_stability", "true_values", "truth_values"]

@@ -83,17 +83,29 @@ def replace_partitions(target: Target, frames: Mapping[str, pd.DataFrame], *, ex
     if not isinstance(frames, Mapping) or not frames:
         raise ValueError("replace_partitions: pass {table name: DataFrame} with at least one table.")
     lineage = Lineage.now(experiment_id, round_key, run_id, code_version)
-    prepared = {table: _prepared(table, frame, experiment_id, round_key) for table, frame in frames.items()}
-    written = {}
+    prepared = prepare_partitions(frames, experiment_id, round_key)
     with open_connection(target, read_only=False) as con, transaction(con):
         ensure_schema(con)
-        for table, (specs, rows, where) in prepared.items():
-            ensure_partition_table(con, table)
-            ensure_columns(con, table, specs, owner=where)
-            delete_partition(con, table, lineage)
-            delete_layout(con, table, lineage)
-            written[table] = insert_frame(con, table, rows, lineage)
-            insert_frame(con, COLUMNS_TABLE, layout_frame(specs, table), lineage)
+        return write_prepared(con, prepared, lineage)
+
+
+def prepare_partitions(frames: Mapping[str, pd.DataFrame], experiment_id: str, round_key: str) -> dict:
+    """Every frame checked and laid out for ``write_prepared`` (nothing touches the database)."""
+    if not isinstance(frames, Mapping):
+        raise TypeError("frames: pass {table name: DataFrame}.")
+    return {table: _prepared(table, frame, experiment_id, round_key) for table, frame in frames.items()}
+
+
+def write_prepared(con, prepared: dict, lineage: Lineage) -> dict[str, int]:
+    """Replace the partitions inside the caller's open transaction; rows written per table."""
+    written = {}
+    for table, (specs, rows, where) in prepared.items():
+        ensure_partition_table(con, table)
+        ensure_columns(con, table, specs, owner=where)
+        delete_partition(con, table, lineage)
+        delete_layout(con, table, lineage)
+        written[table] = insert_frame(con, table, rows, lineage)
+        insert_frame(con, COLUMNS_TABLE, layout_frame(specs, table), lineage)
     return written
 
 

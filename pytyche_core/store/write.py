@@ -8,6 +8,8 @@ bad input writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,7 @@ from .layout import (
     visitor_role,
 )
 from .lineage import Lineage
+from .partition import prepare_partitions, write_prepared
 from .rows import delete_partition, insert_frame
 from .schema import (
     ARM_INDEX,
@@ -122,7 +125,8 @@ def check_against_experiment(con, observed: ObservedExperimentData, round_key: s
 
 
 def write_round(target: Target, observed: ObservedExperimentData, *, round_key: str, run_id: str,
-                code_version: str, truth: CalibrationTruth | None = None) -> dict[str, int]:
+                code_version: str, truth: CalibrationTruth | None = None,
+                extra_tables: Mapping[str, pd.DataFrame] | None = None) -> dict[str, int]:
     """Store one round of ``observed`` (and its ``truth``), replacing that round's previous rows.
 
     ``target`` is a DuckDB file path (created if missing) or an open
@@ -132,6 +136,10 @@ def write_round(target: Target, observed: ObservedExperimentData, *, round_key: 
     ``row_index``; ``truth`` must be aligned with that order. Writing again
     with the same key replaces the round, truth included (a rewrite without
     truth leaves the round with none).
+
+    ``extra_tables`` (``{table: frame}``) are partition tables written in
+    the same transaction, as ``replace_partitions`` would (a pipeline's
+    round results): the round lands whole or not at all.
 
     Raises ``SchemaViolation`` / ``AlignmentViolation`` before touching the
     database when the input breaks a contract. Returns rows written per table.
@@ -155,6 +163,7 @@ def write_round(target: Target, observed: ObservedExperimentData, *, round_key: 
         frames[TRUTH_ROUNDS_TABLE] = truth_round_frame(truth)
         frames[TRUTH_VISITORS_TABLE] = truth_visitor_frame(truth, visitors["visitor_id"])
 
+    extra = prepare_partitions(extra_tables or {}, observed.experiment_id, round_key)
     with open_connection(target, read_only=False) as con, transaction(con):
         ensure_schema(con)
         check_against_experiment(con, observed, round_key, specs)
@@ -162,4 +171,6 @@ def write_round(target: Target, observed: ObservedExperimentData, *, round_key: 
         for table in (ROUNDS_TABLE, VISITORS_TABLE, TRUTH_ROUNDS_TABLE, TRUTH_VISITORS_TABLE):
             delete_partition(con, table, lineage)
         delete_layout(con, VISITORS_TABLE, lineage)
-        return {table: insert_frame(con, table, frame, lineage) for table, frame in frames.items()}
+        written = {table: insert_frame(con, table, frame, lineage) for table, frame in frames.items()}
+        written.update(write_prepared(con, extra, lineage))
+        return written

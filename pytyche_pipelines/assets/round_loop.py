@@ -16,6 +16,7 @@ import dagster as dg
 
 from pytyche_core import plots
 from pytyche_core.experiment import checks, cold_start_plan, fit_and_plan
+from pytyche_core.experiment.data import concat_rounds
 from pytyche_core.experiment.history import cell_observations
 from pytyche_core.experiment.stored import (
     ensure_lineage_view,
@@ -24,16 +25,19 @@ from pytyche_core.experiment.stored import (
     round_frames,
     save_fit,
     stored_history,
-    truth_aligned_effects,
 )
-from pytyche_core.experiment.truth import score_round
+from pytyche_core.experiment.truth import (
+    fitted_true_effects,
+    score_round,
+    stack_rounds_truth,
+    truth_values,
+)
 from pytyche_core.simulate import PotentialOutcomes
 from pytyche_core.store import (
     RoundNotFoundError,
     load_experiment,
     read_partition,
     read_round_truth,
-    replace_partitions,
     write_round,
 )
 
@@ -132,6 +136,32 @@ def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: Ja
     features = read_partition(path, FEATURES_TABLE, eid, key)
     outcomes = PotentialOutcomes.from_frame(read_partition(path, OUTCOMES_TABLE, eid, key), experiment.metric)
     data = source.observe_round(index, key, features, outcomes, previous.cells)
+
+    # Everything is computed before anything is written: the round lands whole, in one transaction, or not at all.
+    earlier = keys[:-1]
+    stored = load_experiment(path, eid, rounds=earlier) if earlier else None
+    cumulative = concat_rounds([*([stored] if stored is not None else []), data.observed])
+    history = stored_history(path, eid, earlier)
+    with device.placed() as device_name:
+        outcome = fit_and_plan(cumulative, settings=experiment.settings(), schedule=experiment.schedule(),
+                               config=experiment.fit_config(), seed=experiment.seed, round_index=index + 1,
+                               history=history, treatments=arms, dropped_before=previous.dropped_treatments,
+                               round_size=experiment.round_size(index + 1))
+    fit_file = save_fit(outcome.posterior, experiment.fits_directory(path), eid, key)
+    truths = [(truth_values(data.truth), data.observed.arm_index())]
+    if stored is not None:
+        truths.insert(0, (truth_values(read_round_truth(path, eid, earlier)), stored.arm_index()))
+    values, arm = stack_rounds_truth(truths, len(arms))
+    score = score_round(
+        round_index=index + 1, plan=outcome.plan, previous_tree=history[-1].plan.tree if history else None,
+        posterior=outcome.posterior,
+        true_effects=fitted_true_effects(values, arm, arms, outcome.fit_data.arm_names),
+        round_observed=data.observed, round_truth=data.truth, population=source.population,
+        previous=read_score(path, eid, earlier[-1]) if earlier else None)
+    rows = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
+                       code_version=stamp["code_version"], extra_tables=round_frames(outcome, fit_file, score))
+    ensure_lineage_view(path)
+
     cells = cell_observations(data.observed)
     yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "assignment"]), metadata={
         "cells": dg.MetadataValue.md("\n".join(f"- {c.name}: {c.weight:.2f} ({c.policy.describe()})"
@@ -141,33 +171,13 @@ def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: Ja
                               passed=True,
                               metadata={"detail": "cold start" if index == 0 else f"plan of round {keys[-2]}"})
     yield _check_result(prefix=prefix, result=checks.probabilities_valid(data.observed))
-    written = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
-                          code_version=stamp["code_version"])
     yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "observed"]), metadata={
-        "dagster/row_count": written.get("visitors", data.observed.n_visitors)})
+        "dagster/row_count": rows.get("visitors", data.observed.n_visitors)})
     yield _check_result(prefix=prefix, result=checks.row_counts(data.observed, experiment.round_size(index)))
-
-    cumulative = load_experiment(path, eid, rounds=keys)
-    history = stored_history(path, eid, keys[:-1])
-    with device.placed() as device_name:
-        outcome = fit_and_plan(cumulative, settings=experiment.settings(),
-                               schedule=experiment.schedule(),
-                               config=experiment.fit_config(), seed=experiment.seed, round_index=index + 1,
-                               history=history, treatments=arms, dropped_before=previous.dropped_treatments,
-                               round_size=experiment.round_size(index + 1))
-    fit_file = save_fit(outcome.posterior, experiment.fits_directory(path), eid, key)
-    truth = read_round_truth(path, eid, keys)
-    score = score_round(
-        round_index=index + 1, plan=outcome.plan, previous_tree=history[-1].plan.tree if history else None,
-        posterior=outcome.posterior, true_effects=truth_aligned_effects(truth, cumulative, outcome.fit_data),
-        round_observed=data.observed, round_truth=data.truth, population=source.population,
-        previous=read_score(path, eid, keys[-2]) if len(keys) > 1 else None)
-    rows = replace_partitions(path, round_frames(outcome, fit_file, score), **stamp)
-    ensure_lineage_view(path)
 
     posterior, plan = outcome.posterior, outcome.plan
     pictures = Path(experiment.fits_directory(path)).parent / "plots" / eid
-    scores = [*(read_score(path, eid, k) for k in keys[:-1]), score]
+    scores = [*(read_score(path, eid, k) for k in earlier), score]
     comparisons = "\n".join(f"- {c.treatment}: {c.lift_estimate:+.4f} per visitor (80% {c.lift_ci[0]:+.4f} to "
                             f"{c.lift_ci[1]:+.4f}), P(positive) {c.probability_positive:.2f}"
                             for c in outcome.analysis.comparisons)
