@@ -25,21 +25,6 @@ from pytyche_core.simulate import SimulatedRounds, scenario
 EXPERIMENTS_FILE = Path(__file__).resolve().parent.parent / "experiments.yaml"
 
 
-class _RepeatLast:
-    """Explicit round sizes whose last size repeats (a pipeline's rounds are open-ended)."""
-
-    def __init__(self, sizes: tuple[int, ...]) -> None:
-        self.explicit = pt.ExplicitSchedule(sizes)
-
-    @property
-    def n_rounds(self) -> None:
-        return None
-
-    def next_round_size(self, rounds_completed: int) -> int:
-        sizes = self.explicit.sizes
-        return sizes[min(rounds_completed, len(sizes) - 1)]
-
-
 class SimulatedExperiment(dg.Config):
     """The simulated experiment the pipeline runs: a catalog scenario, arms, traffic, loop and fit settings.
 
@@ -99,7 +84,7 @@ class SimulatedExperiment(dg.Config):
         """The round sizes as a schedule (never exhausted: partitions decide how many rounds run)."""
         if not self.round_sizes:
             return pt.FixedSchedule(self.visitors_per_round)
-        return _RepeatLast(tuple(self.round_sizes))
+        return pt.ExplicitSchedule(tuple(self.round_sizes), repeat_last=True)
 
     def round_size(self, round_index: int) -> int:
         """Visitors of round ``round_index`` (0-based)."""

@@ -96,9 +96,10 @@ class GeometricSchedule:
 
 @dataclasses.dataclass(frozen=True)
 class ExplicitSchedule:
-    """The listed round sizes, in order; exhausted after the last."""
+    """The listed round sizes, in order; exhausted after the last, or (``repeat_last``) repeating it."""
 
     sizes: tuple[int, ...]
+    repeat_last: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.sizes, (str, bytes)) or not hasattr(self.sizes, "__iter__"):
@@ -109,12 +110,14 @@ class ExplicitSchedule:
         set_field(self, "sizes", sizes)
 
     @property
-    def n_rounds(self) -> int:
-        return len(self.sizes)
+    def n_rounds(self) -> int | None:
+        return None if self.repeat_last else len(self.sizes)
 
     def next_round_size(self, rounds_completed: int) -> int | None:
         done = _completed("ExplicitSchedule", rounds_completed)
-        return self.sizes[done] if done < len(self.sizes) else None
+        if done < len(self.sizes):
+            return self.sizes[done]
+        return self.sizes[-1] if self.repeat_last else None
 
 
 def check_schedule(schedule: object) -> Schedule:

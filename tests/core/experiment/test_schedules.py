@@ -28,6 +28,8 @@ def test_fixed_geometric_and_explicit_sizes():
     explicit = ExplicitSchedule((50_000, 100_000, 200_000))
     assert [explicit.next_round_size(r) for r in range(4)] == [50_000, 100_000, 200_000, None]
     assert explicit.n_rounds == 3 and fixed.n_rounds == 3 and FixedSchedule(5).n_rounds is None
+    open_ended = ExplicitSchedule((10, 20), repeat_last=True)
+    assert [open_ended.next_round_size(r) for r in range(4)] == [10, 20, 20, 20] and open_ended.n_rounds is None
 
 
 @pytest.mark.parametrize("bad", [lambda: FixedSchedule(0), lambda: GeometricSchedule(100, 0.5),
