@@ -99,7 +99,7 @@ def test_segments_preferring_different_arms_are_routed_to_different_arms():
 
 
 def test_a_non_assignable_attribute_carrying_the_heterogeneity_is_never_routed_on():
-    features = ["engagement", "recency", "basket_affinity", "device", "returning"]  # not price_sensitivity
+    features = ("engagement", "recency", "basket_affinity", "device", "returning")  # not price_sensitivity
     experiment = _run("reversal", 3, "stress", seed=0, rounds=2, assignable_attributes=features)
     for e in experiment.history:
         for segment in e.plan.tree.segments:
