@@ -265,7 +265,7 @@ def assign_to_cells(cells: Sequence[Cell], visitors: pd.DataFrame, arms: Sequenc
     cell name of every visitor.
     """
     cells = check_cells(cells)
-    n, k = len(visitors), len(arms)
+    n = len(visitors)
     weights = np.array([c.weight for c in cells])
     cell_index = rng.choice(len(cells), size=n, p=weights / weights.sum())
     u = rng.random(n)
@@ -285,8 +285,6 @@ def assign_to_cells(cells: Sequence[Cell], visitors: pd.DataFrame, arms: Sequenc
     mixture = mixture_probabilities(cells, visitors, arms)
     mixture = mixture / mixture.sum(axis=1, keepdims=True)
     names = np.array([c.name for c in cells], dtype=object)[cell_index]
-    if k != mixture.shape[1]:
-        raise RuntimeError("assign_to_cells: probability width differs from the arms; please report this bug.")
     return AssignmentPlan(probabilities=mixture, arms=arm_of, cells=names)
 
 

@@ -285,7 +285,7 @@ def recommend(analysis: AnalysisResult, *, history: Sequence[Experiment], treatm
     rule = ExpectedLossRule() if graduation_rule is None else graduation_rule
     if not isinstance(rule, GraduationRule):
         raise TypeError(f"graduation_rule: expected a GraduationRule, got {type(rule).__name__}.")
-    candidates = graduation_candidates(rule, [a for a in active_arms[1:]], tree.segments,
+    candidates = graduation_candidates(rule, active_arms[1:], tree.segments,
                                        [*history, Experiment.provisional(posterior, rounds_completed)])
     cumulative_n = observed.n_visitors + (n_visitors or 0)
     summary = _prose(cells, n_visitors, routing, tree, posterior, analysis.recommendation, candidates, newly,
