@@ -25,7 +25,21 @@ from pytyche_core.simulate import SimulatedRounds, scenario
 EXPERIMENTS_FILE = Path(__file__).resolve().parent.parent / "experiments.yaml"
 
 
-class SimulatedExperiment(dg.Config):
+class FitSettings(dg.Config):
+    """The ``BCFConfig`` fields a pipeline run may want to change (defaults: the library's)."""
+
+    mu_trees: int = 200
+    tau_trees: int = 50
+    burn_in: int = 200
+    draws: int = 100
+    chains: int = 2
+
+    def fit_config(self) -> pt.BCFConfig:
+        return pt.BCFConfig(mu_trees=self.mu_trees, tau_trees=self.tau_trees, burn_in=self.burn_in,
+                            draws=self.draws, chains=self.chains)
+
+
+class SimulatedExperiment(FitSettings):
     """The simulated experiment the pipeline runs: a catalog scenario, arms, traffic, loop and fit settings.
 
     The loop settings mirror ``pt.sequential_experiment``'s; the fit settings
@@ -52,11 +66,6 @@ class SimulatedExperiment(dg.Config):
     assignable_attributes: list[str] | None = None
     guardrail: bool = True
     on_empty_arm: str = "error"
-    mu_trees: int = 200
-    tau_trees: int = 50
-    burn_in: int = 200
-    draws: int = 100
-    chains: int = 2
     fits_dir: str | None = None
 
     @pydantic.model_validator(mode="after")
@@ -108,10 +117,6 @@ class SimulatedExperiment(dg.Config):
             min_segment_share=self.min_segment_share, n_bootstrap=self.n_bootstrap,
             assignable_attributes=None if self.assignable_attributes is None else tuple(self.assignable_attributes),
             guardrail=pt.Guardrail() if self.guardrail else None, on_empty_arm=self.on_empty_arm)
-
-    def fit_config(self) -> pt.BCFConfig:
-        return pt.BCFConfig(mu_trees=self.mu_trees, tau_trees=self.tau_trees, burn_in=self.burn_in,
-                            draws=self.draws, chains=self.chains)
 
     def fits_directory(self, store_path: str) -> str:
         return self.fits_dir or str(Path(store_path).parent / "fits")

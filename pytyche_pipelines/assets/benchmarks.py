@@ -17,6 +17,7 @@ import pytyche_core as pt
 from pytyche_core.simulate import SCENARIO_NAMES
 from pytyche_core.store import open_connection, replace_partition
 
+from ..experiments import FitSettings
 from ..lineage import code_version
 from ..resources import DuckDBStore
 
@@ -34,18 +35,13 @@ def seed_key(seed: int) -> str:
     return f"{int(seed):03d}"
 
 
-class BenchmarkSettings(dg.ConfigurableResource):
+class BenchmarkSettings(dg.ConfigurableResource, FitSettings):
     """What every benchmark partition runs: arms, profile, rounds, traffic and fit settings."""
 
     k: int = 3
     profile: str = "realistic"
     rounds: int = 3
     visitors_per_round: int = 10_000
-    mu_trees: int = 200
-    tau_trees: int = 50
-    burn_in: int = 200
-    draws: int = 100
-    chains: int = 2
     n_bootstrap: int = 50
 
 
@@ -58,8 +54,7 @@ def flywheel_benchmark(context: dg.AssetExecutionContext, store: DuckDBStore,
     experiment = pt.sequential_experiment(
         scenario, k=benchmark.k, profile=benchmark.profile, seed=seed, n_bootstrap=benchmark.n_bootstrap,
         schedule=pt.FixedSchedule(benchmark.visitors_per_round, rounds=benchmark.rounds),
-        config=pt.BCFConfig(mu_trees=benchmark.mu_trees, tau_trees=benchmark.tau_trees, burn_in=benchmark.burn_in,
-                            draws=benchmark.draws, chains=benchmark.chains))
+        config=benchmark.fit_config())
     experiment.run_to_completion()
     frame = experiment.summary().assign(scenario=scenario, seed=seed, k=benchmark.k, profile=benchmark.profile)
     frame = frame.drop(columns=["round_key"])
