@@ -3,7 +3,7 @@
 Defaults follow Hahn, Murray & Carvalho (2020): a prognostic forest of 200
 trees (alpha 0.95, beta 2) and a treatment forest of 50 trees (alpha 0.25,
 beta 3) whose trees are mostly stumps, so heterogeneity must earn its splits.
-Leaf prior variances follow MATH.md §3 (scaled by ``*_leaf_scale``).
+Leaf prior variances follow docs/concepts/sampler-math.md §3 (scaled by ``*_leaf_scale``).
 """
 
 from __future__ import annotations

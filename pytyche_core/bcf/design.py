@@ -2,7 +2,7 @@
 
 Covariates are the experiment's feature columns plus, for the prognostic
 forest only, the recorded assignment probabilities (reserved columns); the
-treatment forest never sees propensities or cells (MATH.md §3).
+treatment forest never sees propensities or cells (docs/concepts/sampler-math.md §3).
 """
 
 from __future__ import annotations

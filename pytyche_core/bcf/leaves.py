@@ -1,4 +1,4 @@
-"""Leaf sufficient statistics, marginal likelihood and conjugate draws (MATH.md §2).
+"""Leaf sufficient statistics, marginal likelihood and conjugate draws (docs/concepts/sampler-math.md §2).
 
 A leaf column c with ``n`` (weighted) visitors whose partial residuals sum to
 ``S``, noise variance ``sigma2`` and leaf prior variance ``v`` has

@@ -1,6 +1,6 @@
 """One MCMC step of a BCF channel: latent draws (probit), both forests, the noise variance.
 
-The model (MATH.md §3): ``target = offset + mu(x, e) + tau_z(x) + eps``. The
+The model (docs/concepts/sampler-math.md §3): ``target = offset + mu(x, e) + tau_z(x) + eps``. The
 prognostic forest ``mu`` has scalar leaves; the treatment forest ``tau`` has
 one leaf column per arm with the control column held at 0 (one-hot coding),
 so every arm shares the tree topology. Gaussian channels sample the noise

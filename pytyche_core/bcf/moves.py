@@ -1,4 +1,4 @@
-"""Grow / prune proposals and the shape-only part of their acceptance ratio (MATH.md §2).
+"""Grow / prune proposals and the shape-only part of their acceptance ratio (docs/concepts/sampler-math.md §2).
 
 Everything here depends on tree shapes alone, so it runs for all trees of a
 forest at once (``jax.vmap`` over trees). The data-dependent part (leaf

@@ -1,6 +1,6 @@
 """One Bayesian backfitting sweep of one forest: a ``lax.scan`` over its trees.
 
-Per tree (MATH.md §2): the proposal (computed for all trees beforehand,
+Per tree (docs/concepts/sampler-math.md §2): the proposal (computed for all trees beforehand,
 together with every random number the trees will use) is accepted or
 rejected on the partial residual, the tree's leaves are drawn from their
 conjugate posterior, and the residual is updated. The data work per tree is

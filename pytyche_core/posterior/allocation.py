@@ -1,4 +1,4 @@
-"""Thompson allocation per segment from the best-arm frequencies of segment-mean draws (MATH.md §9).
+"""Thompson allocation per segment from the best-arm frequencies of segment-mean draws (docs/concepts/segments.md).
 
 The basis is the segment mean, not the share of members who benefit: a
 segment whose average effect is clearly positive is treated decisively, and

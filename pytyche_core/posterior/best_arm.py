@@ -1,4 +1,4 @@
-"""The one best-arm rule every primitive uses (MATH.md §9).
+"""The one best-arm rule every primitive uses (docs/concepts/segments.md).
 
 ``best_arm(delta) = 0`` (control) when every contrast is <= 0, else
 ``argmax_j delta_j + 1``. Control is a first-class winner: it takes a draw

@@ -1,4 +1,4 @@
-"""Interval calibration against simulated truth (MATH.md §8b).
+"""Interval calibration against simulated truth (docs/concepts/calibration.md).
 
 A posterior interval is calibrated when its nominal level matches how often
 it holds the truth. Simulation tells us the truth, so from R replicates
@@ -210,7 +210,7 @@ class CalibrationProvenance:
 
 @dataclasses.dataclass(frozen=True)
 class IntervalCalibration:
-    """A fitted interval correction (MATH.md §8b): the artifact ``apply_calibration`` uses.
+    """A fitted interval correction (docs/concepts/calibration.md): the artifact ``apply_calibration`` uses.
 
     - ``levels`` ``(L,)``: the nominal grid; ``coverage`` ``(L,)``: the empirical
       coverage ``c(p)`` of raw central intervals (non-decreasing);

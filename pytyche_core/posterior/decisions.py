@@ -1,4 +1,4 @@
-"""Decisions for one contrast from its posterior draws (MATH.md §8).
+"""Decisions for one contrast from its posterior draws (docs/concepts/decision-theory.md).
 
 Pure array math on the draws ``delta_s`` of one lift (comparison minus
 baseline, metric units): expected losses, the probabilities the rule reads,
@@ -96,7 +96,7 @@ def _psi(u: float) -> float:
 
 
 def value_of_one_more_round(mean: float, sd: float, round_share: float) -> float:
-    """Expected loss reduction per visitor from one more round (preposterior, MATH.md §8).
+    """Expected loss reduction per visitor from one more round (preposterior, docs/concepts/decision-theory.md).
 
     ``round_share`` = n_round / N_cum: the next round's visitors relative to
     those the posterior already rests on. With s'^2 = s^2 / (1 + round_share)

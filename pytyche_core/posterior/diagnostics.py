@@ -1,4 +1,4 @@
-"""Convergence diagnostics of a fitted BCF result (MATH.md §6), as ArviZ sees them.
+"""Convergence diagnostics of a fitted BCF result (docs/concepts/sampler-math.md §6), as ArviZ sees them.
 
 Tree ensembles mix slowly in topology, so convergence is judged on
 summaries, not tree parameters: each Gaussian channel's noise variance

@@ -1,4 +1,4 @@
-"""Policy evaluation with known assignment probabilities (MATH.md §10).
+"""Policy evaluation with known assignment probabilities (docs/concepts/policy-evaluation.md).
 
 Every visitor's assignment probabilities ``e[i, k] = P(Z_i = k | x_i)`` are
 recorded when the arm is drawn, so the augmented inverse-propensity
@@ -274,7 +274,7 @@ def _scores(where: str, observed: ObservedExperimentData, outcome_means: object,
 
 def doubly_robust_scores(observed: ObservedExperimentData, outcome_means: np.ndarray | None = None, *,
                          propensities: np.ndarray | None = None) -> np.ndarray:
-    """Doubly-robust scores Γ ``(n, K)`` of every visitor under every arm (MATH.md §10).
+    """Doubly-robust scores Γ ``(n, K)`` of every visitor under every arm (docs/concepts/policy-evaluation.md).
 
     ``Γ[i, k] = m̂[i, k] + 1[z_i = k] (y_i − m̂[i, k]) / e[i, k]``, rows aligned
     with ``observed.visitors()``, columns with ``observed.arm_names``; in the

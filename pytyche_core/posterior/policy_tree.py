@@ -6,7 +6,7 @@ contrast vector (the shared rule). Its leaves become ``DiscoveredSegment``s:
 the rule from the path, the GATE from the per-draw mean of the members'
 draws, the best-arm probabilities from the same per-draw means, bootstrap
 stability, and a Thompson allocation. ``max_depth="cv"`` picks the depth by
-cross-validated doubly-robust policy value (MATH.md §10).
+cross-validated doubly-robust policy value (docs/concepts/policy-evaluation.md).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _leaves(depth: int, x: np.ndarray, target: np.ndarray, k: int, min_leaf: int
 
 
 def _stability(x, target, k, depth, min_leaf, n_bootstrap, seed, labels, n_segments) -> np.ndarray:
-    """Share of bootstrap refits with a leaf of Jaccard >= 0.5 to each segment (MATH.md §9)."""
+    """Share of bootstrap refits with a leaf of Jaccard >= 0.5 to each segment (docs/concepts/segments.md)."""
     if n_bootstrap == 0:
         return np.full(n_segments, math.nan)
     rng = np.random.default_rng(seed)

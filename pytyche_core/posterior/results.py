@@ -231,7 +231,7 @@ class BCFResult:
         raise NotImplementedError
 
     def diagnostics(self, n_visitors: int = 50, seed: int = 0) -> DiagnosticsBundle:
-        """Convergence summaries as an ArviZ ``InferenceData`` (MATH.md §6).
+        """Convergence summaries as an ArviZ ``InferenceData`` (docs/concepts/sampler-math.md §6).
 
         Posterior variables, dims ``(chain, draw, ...)``: ``sigma2_<channel>``
         per Gaussian channel, ``average_effect`` ``[chain, draw, treatment]``

@@ -1,4 +1,4 @@
-"""Sampler checks that catch silent bugs (MATH.md §7): the tree prior, conjugate posteriors, latents."""
+"""Sampler checks that catch silent bugs (docs/concepts/sampler-math.md §7): the tree prior, conjugate posteriors, latents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Interval calibration (MATH.md §8b) and scoring against truth.
+"""Interval calibration (docs/concepts/calibration.md) and scoring against truth.
 
 Synthetic posteriors (no sampler) check the corrections on held-out
 replicates; one small K = 2 hurdle fit checks ``apply_calibration`` on a real

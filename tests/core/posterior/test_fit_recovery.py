@@ -93,7 +93,7 @@ def test_hurdle_parts_track_the_true_decomposition(request, k):
 
 @pytest.mark.parametrize("k", [2, 3])
 def test_hurdle_identity_per_draw(request, k):
-    """Per draw: total = conversion part + order-value part, each as MATH.md section 5 defines it
+    """Per draw: total = conversion part + order-value part, each as docs/concepts/sampler-math.md §5 defines it
     from the channels' linear predictors and the order-value noise variance."""
     result = request.getfixturevalue(f"hurdle_k{k}").result
     total, conv, order = result.rpv_cate_samples, result.conversion_part_samples, result.order_value_part_samples
