@@ -35,8 +35,8 @@ LOCAL_INSTANCE = Path(__file__).resolve().parent.parent / "deploy" / "local" / "
 FULL_SIZE = (50_000, 100_000, 200_000)
 
 
-def _parser() -> argparse.ArgumentParser:
-    d = load_experiments()[0]  # the canonical experiment of experiments.yaml
+def _parser(d: SimulatedExperiment) -> argparse.ArgumentParser:
+    """The command line, defaulting to ``d`` (the canonical experiment of experiments.yaml)."""
     p = argparse.ArgumentParser(prog="python3 tasks.py run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--experiment-id", default=d.experiment_id)
@@ -82,12 +82,12 @@ def _round_table(path: str, experiment_id: str, keys: list[str]) -> pd.DataFrame
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    defaults = load_experiments()[0]
+    args = _parser(defaults).parse_args(argv)
     if args.rounds < 1 or args.visitors_per_round < 1:
         print("--rounds and --visitors-per-round must be >= 1", file=sys.stderr)
         return 2
     _prepare_dagster_home(Path(args.duckdb).resolve().parent / "dagster_home")
-    defaults = load_experiments()[0]
     experiment = SimulatedExperiment(**{
         **defaults.model_dump(), "experiment_id": args.experiment_id, "scenario": args.scenario,
         "arms": args.arms, "metric": args.metric, "profile": args.profile,

@@ -273,18 +273,24 @@ class AlignedVisitorArray:
         return self.n_visitors
 
 
+def frame_propensities(frame: pd.DataFrame, n_arms: int) -> np.ndarray | None:
+    """Recorded P(Z = k | x) of a visitor frame's rows over ``n_arms`` arms, ``(rows, K)``; None if not recorded.
+
+    ``propensity`` at K = 2, ``propensity_1 .. propensity_{K-1}`` above; control
+    takes the rest.
+    """
+    columns = propensity_columns(n_arms)
+    if not set(columns) <= set(frame.columns):
+        return None
+    treat = np.column_stack([frame[c].to_numpy(dtype="float64") for c in columns])
+    return np.column_stack([1.0 - treat.sum(axis=1), treat])
+
+
 def propensity_matrix(observed: ObservedExperimentData) -> np.ndarray | None:
     """Recorded P(Z = k | x) for every visitor and arm, shape ``(n, K)``; None if not recorded."""
-    frame_cols = observed.variants[0].visitors.columns
-    k = observed.n_arms
-    if not set(propensity_columns(k)) <= set(frame_cols):
+    if not set(propensity_columns(observed.n_arms)) <= set(observed.variants[0].visitors.columns):
         return None
-    visitors = observed.visitors()
-    if k == 2:
-        p1 = visitors[RESERVED_PROPENSITY_COLUMN].to_numpy(dtype="float64")
-        return np.column_stack([1.0 - p1, p1])
-    treat = np.column_stack([visitors[f"propensity_{j}"].to_numpy(dtype="float64") for j in range(1, k)])
-    return np.column_stack([1.0 - treat.sum(axis=1), treat])
+    return frame_propensities(observed.visitors(), observed.n_arms)
 
 
 __all__ = [
@@ -292,6 +298,7 @@ __all__ = [
     "ObservedExperimentData",
     "VariantData",
     "check_observed",
+    "frame_propensities",
     "propensity_arm",
     "propensity_matrix",
 ]

@@ -30,6 +30,7 @@ import pandas as pd
 from ..contracts import PolicyTreeResult, SegmentRule, apply_rule
 from ..contracts._checks import fail, instance, non_empty_str, probability, set_field
 from ..simulate.config import AssignmentPlan
+from ..simulate.observe import draw_arms
 
 #: Names of the three cells the recommendation engine proposes.
 CONTROL_CELL, EXPLORE_CELL, OPTIMIZED_CELL = "control", "explore", "optimized"
@@ -268,21 +269,10 @@ def assign_to_cells(cells: Sequence[Cell], visitors: pd.DataFrame, arms: Sequenc
     n = len(visitors)
     weights = np.array([c.weight for c in cells])
     cell_index = rng.choice(len(cells), size=n, p=weights / weights.sum())
-    u = rng.random(n)
-    arm_of = np.zeros(n, dtype=np.int64)
-    for i, cell in enumerate(cells):
-        rows = np.flatnonzero(cell_index == i)
-        if rows.size == 0:
-            continue
-        probs = cell.policy.probabilities(visitors.iloc[rows], arms)
-        cumulative = np.cumsum(probs, axis=1)
-        picked = (cumulative[:, :-1] <= u[rows, None]).sum(axis=1)
-        # A uniform in the rounding gap above the last sum must not land on an arm of probability 0.
-        stray = probs[np.arange(rows.size), picked] <= 0
-        if stray.any():
-            picked[stray] = probs[stray].argmax(axis=1)
-        arm_of[rows] = picked
-    mixture = mixture_probabilities(cells, visitors, arms)
+    # Each policy's probabilities once over every visitor: the mixture needs them all anyway.
+    per_cell = np.stack([c.policy.probabilities(visitors, arms) for c in cells])  # (cells, n, K)
+    arm_of = draw_arms(per_cell[cell_index, np.arange(n)], rng)
+    mixture = np.einsum("c,cnk->nk", weights, per_cell)
     mixture = mixture / mixture.sum(axis=1, keepdims=True)
     names = np.array([c.name for c in cells], dtype=object)[cell_index]
     return AssignmentPlan(probabilities=mixture, arms=arm_of, cells=names)

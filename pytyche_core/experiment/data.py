@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..contracts import MetricFamily, ObservedExperimentData, VariantData, propensity_columns
+from ..contracts.data import frame_propensities
 
 
 def concat_rounds(rounds: Sequence[ObservedExperimentData]) -> ObservedExperimentData:
@@ -67,7 +67,7 @@ def without_arms(observed: ObservedExperimentData, arms: Sequence[str]) -> Obser
     for k in keep:
         v = observed.variants[k]
         frame = v.visitors
-        probs = _row_probabilities(frame, observed.n_arms)
+        probs = frame_propensities(frame, observed.n_arms)
         if probs is not None:
             sub = probs[:, keep]
             sub = sub / sub.sum(axis=1, keepdims=True)
@@ -77,15 +77,6 @@ def without_arms(observed: ObservedExperimentData, arms: Sequence[str]) -> Obser
             frame = frame.assign(**values)
         variants.append(VariantData.from_visitors(v.name, frame))
     return ObservedExperimentData(observed.experiment_id, observed.metric, variants)
-
-
-def _row_probabilities(frame: pd.DataFrame, k: int) -> np.ndarray | None:
-    """Every arm's recorded probability ``(rows, K)`` from a frame's propensity columns, or None."""
-    columns = propensity_columns(k)
-    if not all(c in frame.columns for c in columns):
-        return None
-    treat = np.column_stack([frame[c].to_numpy(dtype=float) for c in columns])
-    return np.column_stack([1.0 - treat.sum(axis=1), treat])
 
 
 __all__ = ["concat_rounds", "unusable_arms", "without_arms"]

@@ -96,6 +96,7 @@ def plan_to_json(plan: NextRoundPlan) -> dict[str, Any]:
         "tree": None if plan.tree is None else tree_to_json(plan.tree),
         "pooled_arm": None if routing is None else routing.pooled_arm,
         "pooled_allocation": None if routing is None else dict(routing.pooled_allocation),
+        "pooled_best_probabilities": None if routing is None else dict(routing.pooled_best_probabilities),
         "expected_loss_tolerance": None if routing is None else routing.expected_loss_tolerance,
         "p_best_threshold": None if routing is None else routing.p_best_threshold,
         "guardrail": None if routing is None or routing.guardrail is None else {
@@ -148,6 +149,7 @@ def _routing_from_json(payload: Mapping[str, Any]) -> Routing:
         allocation=dict(r["allocation"]), guardrail_drop_probability=dict(r["guardrail_drop_probability"]),
         vetoed_arms=tuple(r["vetoed_arms"])) for r in payload["routes"])
     return Routing(pooled_arm=payload["pooled_arm"], pooled_allocation=dict(payload["pooled_allocation"]),
+                   pooled_best_probabilities=dict(payload["pooled_best_probabilities"]),
                    routes=routes, expected_loss_tolerance=payload["expected_loss_tolerance"],
                    p_best_threshold=payload["p_best_threshold"], guardrail=guardrail,
                    guardrail_tolerance=math.nan if guard is None else guard["tolerance"],

@@ -24,7 +24,6 @@ import numpy as np
 
 from ..contracts import AnalysisResult, PolicyTreeResult, RecommendationSummary
 from ..contracts._checks import fail, integer, set_field
-from ..posterior.best_arm import best_arm_frequencies
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, Routing, RoutingRule, route_segments
 from . import prose
 from .cells import (
@@ -106,7 +105,8 @@ class NextRoundPlan:
         raise KeyError(f"no cell {name!r} in this plan. Fix: use one of {[c.name for c in self.cells]}.")
 
 
-def _check_floors(min_control_weight: float, min_explore_weight: float) -> None:
+def check_floors(min_control_weight: float, min_explore_weight: float) -> None:
+    """Each floor in [0, 1], and together below 1 (the optimized cell needs room); ValueError otherwise."""
     for name, value in (("min_control_weight", min_control_weight), ("min_explore_weight", min_explore_weight)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
@@ -186,7 +186,7 @@ def _prose(plan_cells: list[Cell], n_visitors: int | None, routing: Routing, tre
     else:
         comparison = posterior.compare(pooled)
         lift, ci = float(comparison.lift_samples.mean()), comparison.lift_ci
-    p_best = _pooled_best_probability(posterior, pooled)
+    p_best = routing.pooled_best_probabilities[pooled]
     lines = []
     for segment in sorted(tree.segments, key=lambda s: s.id):
         route = next(r for r in routing.routes if r.segment_id == segment.id)
@@ -213,12 +213,6 @@ def _prose(plan_cells: list[Cell], n_visitors: int | None, routing: Routing, tre
     return prose.join(paragraphs)
 
 
-def _pooled_best_probability(posterior, arm: str) -> float:
-    pooled = posterior.cate_samples.mean(axis=0, dtype=np.float64)  # (S, K-1)
-    freq = best_arm_frequencies(pooled, posterior.observed.n_arms)
-    return float(freq[list(posterior.observed.arm_names).index(arm)])
-
-
 def recommend(analysis: AnalysisResult, *, history: Sequence[Experiment], treatments: Sequence[str],
               schedule: Schedule, min_control_weight: float = 0.05, min_explore_weight: float = 0.05,
               max_segment_depth: int | str = 2, min_segment_share: float = 0.1,
@@ -236,7 +230,7 @@ def recommend(analysis: AnalysisResult, *, history: Sequence[Experiment], treatm
     Raises ValueError for an arm with no data that is not dropped, and when
     the floors leave nothing for the Optimized cell.
     """
-    _check_floors(min_control_weight, min_explore_weight)
+    check_floors(min_control_weight, min_explore_weight)
     schedule = check_schedule(schedule)
     if not isinstance(analysis, AnalysisResult):
         raise TypeError(f"recommend: expected the round's AnalysisResult, got {type(analysis).__name__}.")
@@ -296,5 +290,5 @@ def recommend(analysis: AnalysisResult, *, history: Sequence[Experiment], treatm
                          fit_num_trees_tau=next_fit_num_trees_tau(posterior, tree, cumulative_n))
 
 
-__all__ = ["NextRoundPlan", "TAU_TREES_BASE", "cold_start_plan", "detect_dropped_treatments",
+__all__ = ["NextRoundPlan", "TAU_TREES_BASE", "check_floors", "cold_start_plan", "detect_dropped_treatments",
            "next_fit_num_trees_tau", "recommend"]

@@ -19,7 +19,7 @@ from ..posterior.fit import fit
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, RoutingRule
 from .data import unusable_arms, without_arms
 from .graduation import GraduationRule
-from .recommendation import NextRoundPlan, recommend
+from .recommendation import NextRoundPlan, check_floors, recommend
 from .schedules import ControlShareSchedule, Schedule
 
 _ON_EMPTY_ARM = ("error", "drop")
@@ -48,13 +48,7 @@ class LoopSettings:
             raise ValueError(f"on_empty_arm must be one of {_ON_EMPTY_ARM}, got {self.on_empty_arm!r}.")
         if self.pooling not in ("joint", "independent"):
             raise ValueError(f"pooling must be 'joint' or 'independent', got {self.pooling!r}.")
-        for name in ("min_control_weight", "min_explore_weight"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
-        if self.min_control_weight + self.min_explore_weight >= 1.0:
-            raise ValueError("min_control_weight + min_explore_weight must stay below 1 (the optimized cell "
-                             "needs room). Fix: lower the floors (defaults 0.05 each).")
+        check_floors(self.min_control_weight, self.min_explore_weight)
         if self.assignable_attributes is not None:
             if isinstance(self.assignable_attributes, str):
                 raise TypeError("assignable_attributes: pass a list of feature names, not one string.")

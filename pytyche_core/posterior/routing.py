@@ -136,10 +136,15 @@ class SegmentRoute:
 
 @dataclasses.dataclass(frozen=True)
 class Routing:
-    """Every segment's route, the pooled decision and the thresholds that produced them."""
+    """Every segment's route, the pooled decision and the thresholds that produced them.
+
+    ``pooled_best_probabilities``: P(arm is best) over everyone, per arm
+    (control included), before any veto or floor.
+    """
 
     pooled_arm: str
     pooled_allocation: dict[str, float]
+    pooled_best_probabilities: dict[str, float]
     routes: tuple[SegmentRoute, ...]
     expected_loss_tolerance: float
     p_best_threshold: float
@@ -264,7 +269,8 @@ def route_segments(result: BCFResult, tree: PolicyTreeResult, *, rule: RoutingRu
 
     pooled_values = _values(pooled_draws).mean(axis=0)
     pooled_arm = int(np.where(~blocked[-1], pooled_values, -np.inf).argmax())
-    pooled_weights = own_allocation(pooled_draws, vetoed[-1])
+    pooled_best = best_arm_frequencies(pooled_draws, k)
+    pooled_weights = finish(thompson_weights(pooled_best, epsilon), vetoed[-1])
 
     routes = []
     for i, sid in enumerate(ids):
@@ -289,6 +295,7 @@ def route_segments(result: BCFResult, tree: PolicyTreeResult, *, rule: RoutingRu
             vetoed_arms=tuple(a for a, v in zip(arms, vetoed[i], strict=True) if v)))
     return Routing(
         pooled_arm=arms[pooled_arm], pooled_allocation=dict(zip(arms, pooled_weights.tolist(), strict=True)),
+        pooled_best_probabilities=dict(zip(arms, pooled_best.tolist(), strict=True)),
         routes=tuple(routes), expected_loss_tolerance=tolerance, p_best_threshold=rule.p_best_threshold,
         guardrail=guardrail, guardrail_tolerance=guard_tol,
         pooled_vetoed_arms=tuple(a for a, v in zip(arms, vetoed[-1], strict=True) if v))

@@ -12,25 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contracts.schema import (
-    RESERVED_PROPENSITY_COLUMN,
-    is_reserved_propensity_column,
-    propensity_columns,
-)
-
-
-def round_propensities(frame: pd.DataFrame, n_arms: int) -> np.ndarray | None:
-    """P(Z = k | x) over the round's own arms, shape ``(n, n_arms)``; None if not recorded."""
-    if n_arms == 2:
-        if RESERVED_PROPENSITY_COLUMN not in frame.columns:
-            return None
-        treat = frame[RESERVED_PROPENSITY_COLUMN].to_numpy(dtype="float64")[:, None]
-    else:
-        names = [f"propensity_{k}" for k in range(1, n_arms)]
-        if not set(names) <= set(frame.columns):
-            return None
-        treat = np.column_stack([frame[c].to_numpy(dtype="float64") for c in names])
-    return np.column_stack([1.0 - treat.sum(axis=1), treat])
+from ..contracts.data import frame_propensities
+from ..contracts.schema import is_reserved_propensity_column, propensity_columns
 
 
 def with_merged_propensities(frame: pd.DataFrame, round_arms: tuple[str, ...],
@@ -40,7 +23,7 @@ def with_merged_propensities(frame: pd.DataFrame, round_arms: tuple[str, ...],
     The new columns take the place of the round's first propensity column.
     """
     own = [c for c in frame.columns if is_reserved_propensity_column(c)]
-    probabilities = round_propensities(frame, len(round_arms))
+    probabilities = frame_propensities(frame, len(round_arms))
     if probabilities is None:
         return frame
     merged = np.zeros((len(frame), len(merged_arms)))
