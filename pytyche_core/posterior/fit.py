@@ -20,6 +20,7 @@ from ..bcf.stored import predict_forests
 from ..contracts import MetricFamily, ObservedExperimentData
 from ..validation import validate_observed_data
 from .channels import ChannelFits
+from .fit_inputs import check_arms_have_visitors, check_no_outcome_copies, select_features
 from .results import BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
 
 _MODELS = {MetricFamily.HURDLE_REAL: "hurdle", MetricFamily.BINARY: "binary", MetricFamily.CONTINUOUS: "continuous"}
@@ -75,7 +76,7 @@ def _check_converters(observed: ObservedExperimentData, positive: np.ndarray, ar
 
 
 def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCFConfig | None = None,
-        seed: int = 0, progress: bool = False, model: str | None = None):
+        seed: int = 0, progress: bool = False, model: str | None = None, features=None):
     """Fit a BCF to ``observed`` and return its posterior.
 
     - ``pooling``: ``"joint"`` (one treatment forest whose leaves carry one
@@ -85,6 +86,8 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
     - ``seed``: the run is deterministic on CPU for a given seed.
     - ``model``: ``None`` follows the metric (hurdle / binary); ``"continuous"``
       fits a Gaussian BCF to ``revenue``.
+    - ``features``: the covariates to use (default: every feature column).
+      Without it, a column that is a near-copy of the outcome is refused.
 
     Returns ``HurdleBCFResult``, ``BinaryBCFResult`` or ``ContinuousBCFResult``.
     Converters with zero revenue (allowed in production data) stay in the
@@ -92,6 +95,11 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
     models log revenue; ``result.info.zero_revenue_converters`` counts them.
     """
     validate_observed_data(observed)
+    check_arms_have_visitors(observed)
+    if features is None:
+        check_no_outcome_copies(observed)
+    else:
+        observed = select_features(observed, features)
     config = BCFConfig() if config is None else config
     if not isinstance(config, BCFConfig):
         raise TypeError(f"fit: config must be a BCFConfig, got {type(config).__name__}")

@@ -13,7 +13,9 @@ A result file is a compressed ``.npz`` (a zip of ``.npy`` arrays) read with
   categoricals and index survive);
 - ``design.*``: ``tau_allowed`` [p], ``arm`` [n], numeric bin edges;
 - ``<channel>.<fit>.*``: the stored forests (``StoredForests.arrays()``),
-  ``sigma2`` [chains, draws] and ``acceptance`` [blocks, 2].
+  ``sigma2`` [chains, draws] and ``acceptance`` [blocks, 2];
+- ``checksum``: SHA-256 over every other entry's name, dtype, shape and
+  bytes, so a file edited after saving is refused rather than half-trusted.
 
 Per-visitor draws (mu, tau: chains x draws x n) are the bulk of a result
 and are not stored: ``load_result`` re-bins the training visitors with the
@@ -48,8 +50,8 @@ from .channels import ChannelFits
 from .results import BCFResult, BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
 
 FORMAT = "pytyche-bcf-result"
-#: Bump on any change a reader of the previous version would misread.
-FORMAT_VERSION = 1
+#: Bump on any change a reader of the previous version would misread (2: the checksum entry).
+FORMAT_VERSION = 2
 
 _KINDS: dict[str, type[BCFResult]] = {"hurdle": HurdleBCFResult, "binary": BinaryBCFResult,
                                       "continuous": ContinuousBCFResult}
@@ -78,6 +80,16 @@ def _as_array(raw: bytes) -> np.ndarray:
 def _bins_digest(bins: np.ndarray) -> str:
     """SHA-256 of the binned covariates: load checks that re-binning reproduces them exactly."""
     return hashlib.sha256(np.ascontiguousarray(bins, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def _checksum(arrays) -> str:
+    """SHA-256 over every entry but ``checksum``: name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in arrays if n != "checksum"):
+        array = np.asarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -146,8 +158,12 @@ def save_result(result: BCFResult, path: str | os.PathLike, *, overwrite: bool =
                               "another path.")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory. Fix: pass a file path such as {path / 'result.npz'}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(path.parent)!r} does not exist, so {path.name!r} cannot be written "
+                                "there. Fix: create the folder first (Path(folder).mkdir(parents=True)).")
     meta, arrays = _pack(result)
     arrays["meta"] = _as_array(json.dumps(meta, sort_keys=True).encode("utf-8"))
+    arrays["checksum"] = _as_array(_checksum(arrays).encode("ascii"))
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -184,6 +200,15 @@ def _read_meta(path: Path, archive) -> dict[str, Any]:
         raise ResultFileError(f"{path}: result format version {version!r} (written by pytyche {writer}); this "
                               f"pytyche {_version()} reads version {FORMAT_VERSION} only. Fix: {fix}.")
     return meta
+
+
+def _verify_checksum(path: Path, archive) -> None:
+    if "checksum" not in archive.files:
+        raise _damaged(path, "it has no checksum entry")
+    stored = bytes(archive["checksum"]).decode("ascii")
+    entries = {name: archive[name] for name in archive.files}
+    if _checksum(entries) != stored:
+        raise _damaged(path, "its contents do not match the checksum written with them (edited after saving?)")
 
 
 def _observed(meta: dict[str, Any], archive) -> ObservedExperimentData:
@@ -296,6 +321,7 @@ def load_result(path: str | os.PathLike) -> BCFResult:
     with archive:
         try:
             meta = _read_meta(path, archive)
+            _verify_checksum(path, archive)
             return _unpack(path, meta, archive)
         except ResultFileError:
             raise

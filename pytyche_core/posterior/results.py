@@ -126,6 +126,11 @@ class BCFResult:
         if missing:
             raise KeyError(f"predict: visitors lack the features {missing}. Fix: pass the columns the "
                            f"model was fit on: {list(features)}.")
+        infinite = [f for f in features if pd.api.types.is_numeric_dtype(visitors[f])
+                    and np.isinf(visitors[f].to_numpy(dtype=float)).any()]
+        if infinite:
+            raise ValueError(f"predict: features {infinite} hold infinite values, which fit refuses too. Fix: "
+                             "replace them (e.g. clip to the training range) or drop those visitors.")
         frame = covariate_frame(visitors, features, tuple(self.design.propensity_fill),
                                 fill=self.design.propensity_fill)
         return apply_bins(frame[list(names)], self.design.binned.features)
@@ -136,7 +141,10 @@ class BCFResult:
         Missing propensity columns (visitors not yet assigned) take the
         training mean: the prognostic forest uses them, the effect forest never does.
         """
-        return self._stack(self._bins_for(visitors))["total"]
+        bins = self._bins_for(visitors)
+        if bins.shape[1] == 0:
+            return np.empty((0, self.n_draws, len(self.treatment_names)), dtype=np.float32)
+        return self._stack(bins)["total"]
 
     def _levels(self, j: int, rows: slice) -> tuple[np.ndarray, np.ndarray]:
         """Expected outcome per draw under control and under arm j+1, each [S, rows], metric units."""

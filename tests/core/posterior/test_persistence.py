@@ -13,6 +13,7 @@ import pytest
 
 import pytyche_core as pt
 from pytyche_core.posterior import FORMAT_VERSION, ResultFileError
+from pytyche_core.posterior.persistence import _checksum
 from tests.core.posterior.small_fits import binary_fit, hurdle_fit
 
 
@@ -154,8 +155,31 @@ def test_edited_visitors_are_caught(saved, tmp_path):
     arrays["visitors.0"] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
     edited = tmp_path / "edited.npz"
     np.savez_compressed(edited, **arrays)
+    with pytest.raises(ResultFileError, match="checksum"):
+        pt.load_result(edited)
+    # Behind the checksum, re-binning still ties the forests to their visitors.
+    arrays["checksum"] = np.frombuffer(_checksum(arrays).encode(), dtype=np.uint8)
+    np.savez_compressed(edited, **arrays)
     with pytest.raises(ResultFileError, match="re-binning"):
         pt.load_result(edited)
+
+
+def test_an_edited_leaf_value_is_refused_by_the_checksum(saved, tmp_path):
+    with np.load(saved, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    leaf = arrays["conversion.0.tau_leaf"].copy()
+    leaf.flat[np.argmax(np.abs(leaf))] *= 3.0  # one stronger effect: a file that would still load
+    arrays["conversion.0.tau_leaf"] = leaf
+    edited = tmp_path / "leaf.npz"
+    np.savez_compressed(edited, **arrays)
+    with pytest.raises(ResultFileError, match="checksum.*Fix:"):
+        pt.load_result(edited)
+
+
+def test_save_into_a_missing_folder_says_so(hurdle, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist.*Fix: create the folder"):
+        hurdle.save(tmp_path / "no" / "such" / "folder" / "result.npz")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_binary_round_trip(tmp_path):
