@@ -42,6 +42,7 @@ from .schedules import (
     Schedule,
     StabilityControlShare,
 )
+from .data import without_arms
 from .sequential import SequentialExperiment, sequential_experiment
 from .truth import RoundScore
 
@@ -52,4 +53,4 @@ __all__ = ["DEFAULT_GUARDRAIL", "BaselinePolicy", "CalibrationReplicate", "Cell"
            "SegmentRoute", "SequentialExperiment", "StabilityControlShare", "TreePolicy", "UniformPolicy",
            "assign_to_cells", "calibration_replicates", "check_cells", "cold_start_plan",
            "detect_dropped_treatments", "fit_and_plan", "mixture_probabilities", "next_fit_num_trees_tau", "recommend",
-           "run_calibration", "sequential_experiment"]
+           "run_calibration", "sequential_experiment", "without_arms"]

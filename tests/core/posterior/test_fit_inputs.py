@@ -24,6 +24,10 @@ def test_an_arm_without_visitors_is_refused_by_name():
     empty = ObservedExperimentData(observed.experiment_id, observed.metric, tuple(variants))
     with pytest.raises(ValueError, match=rf"\['{variants[2].name}'\] have no visitors.*Fix:"):
         pt.fit(empty, config=SMALL_CONFIG)
+    # The fix the message names works.
+    from pytyche_core.experiment import without_arms
+
+    assert without_arms(empty, [variants[2].name]).n_arms == 2
 
 
 @pytest.mark.parametrize("make", [
