@@ -118,6 +118,8 @@ def run_stochtree(args: dict) -> dict:
     nu0 = nu_pred["mu_hat"]
     tau_c = conversion.tau_hat_train
     tau_o = nu_pred["tau_hat"]
+    # One treatment column (K = 2) comes back as (n, S): give it the arm axis.
+    tau_c, tau_o = (t if t.ndim == 3 else t[:, :, None] for t in (tau_c, tau_o))
     half_var = 0.5 * order.global_var_samples[None, :]
     p0, m0 = ndtr(eta0), np.exp(nu0 + half_var)
     for j in range(z.shape[1]):

@@ -24,6 +24,10 @@ class BCFConfig:
     - ``min_leaf_size``: a grow leaving a child with fewer visitors is rejected.
     - ``burn_in``, ``draws``, ``chains``, ``thin``: MCMC length (per chain) and thinning.
     - ``mu_leaf_scale``, ``tau_leaf_scale``: multiply the default leaf prior variances.
+    - ``sample_leaf_scales``, ``leaf_scale_shape``: when True, each forest's leaf variance (per
+      arm for the treatment forest) is sampled from an inverse-gamma prior of this shape whose mean
+      is the default above, so a forest without signal shrinks its own leaves. Off by default:
+      with few treatment trees it can shrink a large average effect (docs/concepts/sampler-math.md §3b).
     - ``probit_delta_max``: the largest plausible change in conversion probability, which sets
       the probit treatment leaf scale: ((delta_max / phi(0))^2 / tau_trees).
     - ``sigma_nu``, ``sigma_quantile``: the noise prior InvGamma(nu/2, nu lam/2), lam set so that
@@ -48,6 +52,8 @@ class BCFConfig:
     thin: int = 1
     mu_leaf_scale: float = 1.0
     tau_leaf_scale: float = 1.0
+    sample_leaf_scales: bool = False
+    leaf_scale_shape: float = 3.0
     probit_delta_max: float = 0.9
     sigma_nu: float = 3.0
     sigma_quantile: float = 0.9
@@ -76,6 +82,12 @@ class BCFConfig:
             if value < 0:
                 raise fail(owner, name, f"{value} < 0", "pass a non-negative value")
             set_field(self, name, value)
+        if not isinstance(self.sample_leaf_scales, bool):
+            raise fail(owner, "sample_leaf_scales", repr(self.sample_leaf_scales), "pass True or False")
+        shape = finite_float(owner, "leaf_scale_shape", self.leaf_scale_shape)
+        if shape <= 1.0:
+            raise fail(owner, "leaf_scale_shape", f"{shape} <= 1", "pass a shape > 1 (the prior mean must exist)")
+        set_field(self, "leaf_scale_shape", shape)
         for name in ("probit_delta_max", "sigma_quantile"):
             value = finite_float(owner, name, getattr(self, name))
             if not 0.0 < value < 1.0:

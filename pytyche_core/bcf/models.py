@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr, ndtri
 
 from .forest import Forest
+from .leaves import draw_leaf_variance
 from .sweep import ForestPrior, SweepData, sweep, take
 
 
@@ -30,8 +31,8 @@ class ChannelData(NamedTuple):
     offset: jax.Array       # float32 []
     mu_bins: jax.Array      # int32 [p]: bins per variable for mu (1 = not allowed)
     tau_bins: jax.Array     # int32 [p]: bins per variable for tau (reserved columns set to 1)
-    mu_prior_var: jax.Array   # float32 [1]
-    tau_prior_var: jax.Array  # float32 [K]: column 0 (control) is 0
+    mu_prior_var: jax.Array   # float32 [1]: the mu leaf variance (its prior mean when sampled)
+    tau_prior_var: jax.Array  # float32 [K]: the same per arm; column 0 (control) is 0
     nu: jax.Array           # float32 []: inverse-gamma degrees of freedom
     lam: jax.Array          # float32 []: inverse-gamma scale
 
@@ -47,6 +48,8 @@ class ChannelState(NamedTuple):
     residual: jax.Array     # float32 [n]: latent - offset - mu(x) - tau_arm(x)
     sigma2: jax.Array       # float32 []
     mu_fit: jax.Array       # float32 [n]: mu(x), kept up to date from the residual (see ``step``)
+    mu_leaf_var: jax.Array  # float32 [1]: the mu leaf variance in use (fixed, or sampled)
+    tau_leaf_var: jax.Array  # float32 [K]: the same per arm column (control 0)
 
 
 class ChannelSpec(NamedTuple):
@@ -56,6 +59,7 @@ class ChannelSpec(NamedTuple):
     tau: ForestPrior
     probit: bool
     prior_only: bool = False
+    leaf_scale_shape: float | None = None  # None: leaf variances fixed; else the IG shape of their prior
 
 
 def positive_normal_tail(key: jax.Array, lower: jax.Array) -> jax.Array:
@@ -113,8 +117,9 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
 
 
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec) -> tuple[ChannelState, jax.Array]:
-    """One iteration: [latent draw] -> every mu tree -> every tau tree -> [sigma2]. Returns acceptance rates."""
-    k_latent, k_mu, k_tau, k_sigma = jax.random.split(key, 4)
+    """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> every tau tree ->
+    [tau leaf variances] -> [sigma2]. Returns acceptance rates."""
+    k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
     residual, latent = state.residual, state.latent
     if spec.probit:
         fitted = latent - residual
@@ -124,17 +129,22 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     before_mu = residual
     mu, mu_nodes, residual, mu_acc = sweep(
         k_mu, state.mu, state.mu_nodes, residual,
-        SweepData(data.bins, zeros, data.weight, data.mu_bins, data.mu_prior_var),
+        SweepData(data.bins, zeros, data.weight, data.mu_bins, state.mu_leaf_var),
         state.sigma2, spec.mu, prior_only=spec.prior_only)
+    mu_leaf_var, tau_leaf_var = state.mu_leaf_var, state.tau_leaf_var
+    if spec.leaf_scale_shape is not None:
+        mu_leaf_var = draw_leaf_variance(k_mu_var, mu, data.mu_prior_var, spec.leaf_scale_shape)
     # Only mu changed during its sweep, so its fit moved by exactly what the residual lost: one
     # pass instead of walking every tree when a draw is kept.
     mu_fit = state.mu_fit + (before_mu - residual)
     tau, tau_nodes, residual, tau_acc = sweep(
         k_tau, state.tau, state.tau_nodes, residual,
-        SweepData(data.bins, data.arm, data.weight, data.tau_bins, data.tau_prior_var),
+        SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
         state.sigma2, spec.tau, prior_only=spec.prior_only)
+    if spec.leaf_scale_shape is not None:
+        tau_leaf_var = draw_leaf_variance(k_tau_var, tau, data.tau_prior_var, spec.leaf_scale_shape)
     sigma2 = state.sigma2
     if not spec.probit:
         sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)
-    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit)
+    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var)
     return new, jnp.stack([mu_acc.mean(), tau_acc.mean()])

@@ -115,7 +115,8 @@ def _spec(config: BCFConfig, probit: bool, prior_only: bool = False) -> ChannelS
     return ChannelSpec(
         mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size)),
         tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size)),
-        probit=probit, prior_only=prior_only)
+        probit=probit, prior_only=prior_only,
+        leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
 
 
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
@@ -170,7 +171,8 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         mu=empty_forest(config.mu_trees, config.max_depth, 1),
         tau=empty_forest(config.tau_trees, config.max_depth, n_arms),
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
-        latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32))
+        latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32),
+        mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var)
 
 
 def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:

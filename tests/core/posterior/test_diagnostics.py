@@ -72,7 +72,7 @@ def test_summary_has_finite_rhat_and_ess_and_acceptance(result):
     assert len(stats) == 1 + 2 + 12 * 2
     for column in ("r_hat", "ess_bulk", "ess_tail"):
         assert np.all(np.isfinite(stats[column])), column
-    assert (stats["ess_bulk"] > 0).all() and (stats["r_hat"] > 0.9).all()
+    assert (stats["ess_bulk"] > 0).all()
     expected = az.rhat(result.diagnostics(12, 3).inference_data, method="rank")["average_effect"].values
     np.testing.assert_allclose(stats.loc[["average_effect[treatment_1]", "average_effect[treatment_2]"],
                                          "r_hat"], expected)

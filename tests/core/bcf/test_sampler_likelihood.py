@@ -1,0 +1,196 @@
+"""Exact checks of the sampler's likelihood side (docs/concepts/sampler-math.md §2-3).
+
+The prior-only and root-only tests elsewhere never weigh a split against the
+data; these do, against scipy:
+
+- the leaf marginal likelihood, and a split's Bayes factor, against scipy's
+  multivariate normal;
+- on a problem small enough to enumerate every tree, the chain's tree
+  frequencies against the exact posterior over trees;
+- the noise-variance draw against scipy's inverse gamma;
+- a prior-predictive run of a whole channel step (no visitor in the
+  likelihood): noise variance, leaf values and sampled leaf scales against
+  their priors.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from pytyche_core.bcf.config import BCFConfig
+from pytyche_core.bcf.forest import empty_forest
+from pytyche_core.bcf.leaves import log_marginal
+from pytyche_core.bcf.models import ChannelData, ChannelSpec, draw_sigma2, step
+from pytyche_core.bcf.run import init_state
+from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep
+
+
+def _log_mvn(r: np.ndarray, sigma2: float, blocks: list[np.ndarray], v: float) -> float:
+    """log N(r; 0, sigma2 I + v sum_b 1_b 1_b'): leaves iid N(0, v) integrated out."""
+    cov = sigma2 * np.eye(len(r))
+    for block in blocks:
+        cov += v * np.outer(block, block)
+    return float(stats.multivariate_normal(np.zeros(len(r)), cov).logpdf(r))
+
+
+@pytest.mark.parametrize("sigma2,v", [(1.0, 0.3), (0.25, 2.0), (4.0, 0.01)])
+def test_leaf_marginal_likelihood_matches_scipy(sigma2, v):
+    rng = np.random.default_rng(5)
+    r = rng.normal(0.4, np.sqrt(sigma2), 12)
+    # One leaf: l(n, S) is log p(r | leaf) - log p(r | leaf value 0).
+    ours = float(log_marginal(jnp.array([[12.0]]), jnp.array([[r.sum()]]), jnp.float32(sigma2),
+                              jnp.array([v], jnp.float32))[0])
+    null = float(stats.norm(0, np.sqrt(sigma2)).logpdf(r).sum())
+    assert ours == pytest.approx(_log_mvn(r, sigma2, [np.ones(12)], v) - null, rel=1e-4, abs=1e-4)
+    # A split's gain is the Bayes factor of two leaves against one.
+    left = np.arange(12) < 5
+    gain = log_marginal(jnp.array([[5.0], [7.0], [12.0]]),
+                        jnp.array([[r[left].sum()], [r[~left].sum()], [r.sum()]]),
+                        jnp.float32(sigma2), jnp.array([v], jnp.float32))
+    exact = _log_mvn(r, sigma2, [left * 1.0, ~left * 1.0], v) - _log_mvn(r, sigma2, [np.ones(12)], v)
+    assert float(gain[0] + gain[1] - gain[2]) == pytest.approx(exact, rel=1e-4, abs=1e-4)
+    # Vector leaves (one column per arm, control fixed at 0): columns add up.
+    arm = np.arange(12) % 3
+    cols = jnp.array([[float((arm == k).sum()) for k in range(3)]])
+    sums = jnp.array([[r[arm == k].sum() for k in range(3)]])
+    ours = float(log_marginal(cols, sums, jnp.float32(sigma2), jnp.array([0.0, v, 2 * v], jnp.float32))[0])
+    exact = (_log_mvn(r, sigma2, [(arm == 1) * 1.0], v) + _log_mvn(r, sigma2, [(arm == 2) * 1.0], 2 * v)
+             - 2 * null)
+    assert ours == pytest.approx(exact, rel=1e-4, abs=1e-4)
+
+
+# --- the exact posterior over every tree of a tiny problem --------------------------------
+# One covariate in 4 bins (cuts 0-2: right if bin > cut), trees of depth <= 2: eleven trees,
+# among them one whose two children both split (two prunable nodes, which a grow/prune ratio
+# must count). Each internal node picks its cut uniformly among those its bin range leaves.
+ALPHA, BETA, DEPTH, BINS = 0.95, 1.0, 2, 4
+
+
+def _enumerate(lo: int = 0, hi: int = BINS - 1, depth: int = 0):
+    """Every subtree over bins [lo, hi] at ``depth``: (tree, prior probability, leaves as bin ranges).
+    A tree is None (a leaf) or (cut, left, right)."""
+    can_split = depth < DEPTH and hi > lo
+    p_split = ALPHA * (1.0 + depth) ** -BETA if can_split else 0.0
+    yield None, 1.0 - p_split, [(lo, hi)]
+    for cut in range(lo, hi) if can_split else ():
+        for (left, p_left, l_leaves), (right, p_right, r_leaves) in itertools.product(
+                list(_enumerate(lo, cut, depth + 1)), list(_enumerate(cut + 1, hi, depth + 1))):
+            yield (cut, left, right), p_split / (hi - lo) * p_left * p_right, l_leaves + r_leaves
+
+
+def _read_tree(var: np.ndarray, cut: np.ndarray, slot: int = 1):
+    """The sampler's heap arrays as the nested form of ``_enumerate``."""
+    if slot >= len(var) or var[slot] < 0:
+        return None
+    return int(cut[slot]), _read_tree(var, cut, 2 * slot), _read_tree(var, cut, 2 * slot + 1)
+
+
+def test_the_chain_visits_every_tree_at_its_exact_posterior():
+    rng = np.random.default_rng(11)
+    bins = np.repeat(np.arange(BINS), 12)
+    sigma2, v = 1.0, 0.4
+    r = rng.normal(np.array([0.0, 0.5, 0.0, 0.5])[bins], np.sqrt(sigma2))
+    table = list(_enumerate())
+    assert len(table) == 11
+    log_post = np.array([np.log(prior) + _log_mvn(r, sigma2, [((bins >= a) & (bins <= b)) * 1.0
+                                                              for a, b in leaves], v)
+                         for _, prior, leaves in table])
+    exact = np.exp(log_post - log_post.max())
+    exact /= exact.sum()
+    assert exact.max() < 0.6  # the data leave several trees plausible: a real test of the weights
+
+    n = len(r)
+    data = SweepData(jnp.asarray(bins[None, :], jnp.uint8), jnp.zeros(n, jnp.int32), jnp.ones(n, jnp.float32),
+                     jnp.array([BINS], jnp.int32), jnp.array([v], jnp.float32))
+    prior = ForestPrior(DEPTH, ALPHA, BETA, 0.0)
+
+    @jax.jit
+    def chain(key):
+        def one(carry, k):
+            forest, nodes, residual = carry
+            forest, nodes, residual, _ = sweep(k, forest, nodes, residual, data, jnp.float32(sigma2), prior)
+            return (forest, nodes, residual), (forest.var[0], forest.cut[0])
+
+        start = (empty_forest(1, DEPTH, 1), jnp.ones((1, n), jnp.int32), jnp.asarray(r, jnp.float32))
+        return jax.lax.scan(one, start, jax.random.split(key, 80_000))[1]
+
+    var, cut = (np.asarray(a) for a in chain(jax.random.PRNGKey(0)))
+    trees = [tree for tree, _, _ in table]
+    visits = [_read_tree(a, c) for a, c in zip(var[1000:], cut[1000:], strict=True)]
+    assert all(tree in trees for tree in visits)
+    freq = np.array([sum(visit == tree for visit in visits) / len(visits) for tree in trees])
+    # Successive trees are correlated (a move changes one node); 0.015 is about 4 standard errors
+    # at the chain's effective size, while a prior or likelihood term off by a factor of 2 moves
+    # some tree's share by more.
+    np.testing.assert_allclose(freq, exact, atol=0.015, err_msg=f"trees {trees}")
+
+
+def test_noise_variance_draw_is_the_inverse_gamma_conditional():
+    rng = np.random.default_rng(3)
+    residual = rng.normal(0, 1.3, 200)
+    weight = (rng.random(200) < 0.7).astype(np.float32)  # weight-0 visitors must not count
+    nu, lam = 3.0, 0.4
+    keys = jax.random.split(jax.random.PRNGKey(1), 20_000)
+    draws = np.asarray(jax.vmap(lambda k: draw_sigma2(k, jnp.asarray(residual, jnp.float32), jnp.asarray(weight),
+                                                      jnp.float32(nu), jnp.float32(lam)))(keys))
+    shape = (nu + weight.sum()) / 2
+    scale = (nu * lam + (weight * residual**2).sum()) / 2
+    assert stats.kstest(draws, stats.invgamma(shape, scale=scale).cdf).pvalue > 0.001
+
+
+def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
+    """Gaussian channel steps with no visitor in the likelihood: the chain samples the prior."""
+    n, k = 6, 3
+    rng = np.random.default_rng(0)
+    data = ChannelData(bins=jnp.asarray(rng.integers(0, 8, (2, n)), jnp.uint8),
+                       arm=jnp.asarray(np.arange(n) % k, jnp.int32), weight=jnp.zeros(n, jnp.float32),
+                       target=jnp.zeros(n, jnp.float32), offset=jnp.float32(0.0),
+                       mu_bins=jnp.array([8, 8], jnp.int32), tau_bins=jnp.array([8, 8], jnp.int32),
+                       mu_prior_var=jnp.array([0.3], jnp.float32),
+                       tau_prior_var=jnp.array([0.0, 0.05, 0.05], jnp.float32),
+                       nu=jnp.float32(3.0), lam=jnp.float32(0.5))
+    spec = ChannelSpec(mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, 0.0),
+                       tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), probit=False,
+                       leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
+
+    def run(key):
+        k0, k1 = jax.random.split(key)
+        state = init_state(k0, data, config, k, False)
+
+        def one(state, key):
+            before = (state.mu_leaf_var[0], state.tau_leaf_var[1])
+            state, _ = step(key, state, data, spec)
+            return state, before
+
+        state, before = jax.lax.scan(one, state, jax.random.split(k1, iterations))
+        used = (before[0][-1], before[1][-1])  # the leaf variances the last step drew leaves with
+        # The value of the leaf that visitor 0 sits in, in the first tree of each forest.
+        mu_leaf = state.mu.leaf[0, state.mu_nodes[0, 0], 0]
+        tau_leaf = state.tau.leaf[0, state.tau_nodes[0, 0], 1]
+        return state.sigma2, state.mu_leaf_var[0], state.tau_leaf_var[1], mu_leaf, tau_leaf, used[0], used[1]
+
+    return [np.asarray(a) for a in jax.jit(jax.vmap(run))(jax.random.split(jax.random.PRNGKey(4), chains))]
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["fixed-scales", "sampled-scales"])
+def test_prior_predictive_of_a_channel_step(sampled):
+    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, leaf_scale_shape=3.0)
+    sigma2, mu_var, tau_var, mu_leaf, tau_leaf, mu_used, tau_used = _prior_only_chains(config, 3000, 40)
+    # Noise variance: its prior InvGamma(nu / 2, nu lam / 2).
+    assert stats.kstest(sigma2, stats.invgamma(1.5, scale=0.75).cdf).pvalue > 0.001
+    # A leaf's value: N(0, the leaf variance it was drawn with).
+    assert stats.kstest(mu_leaf / np.sqrt(mu_used), "norm").pvalue > 0.001
+    assert stats.kstest(tau_leaf / np.sqrt(tau_used), "norm").pvalue > 0.001
+    if sampled:  # leaf variances: InvGamma(a, (a - 1) x the default variance), whose mean is the default
+        assert stats.kstest(mu_var, stats.invgamma(3.0, scale=2 * 0.3).cdf).pvalue > 0.001
+        assert stats.kstest(tau_var, stats.invgamma(3.0, scale=2 * 0.05).cdf).pvalue > 0.001
+    else:
+        np.testing.assert_array_equal(mu_var, np.float32(0.3))
+        np.testing.assert_array_equal(tau_var, np.float32(0.05))
+
