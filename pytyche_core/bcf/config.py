@@ -24,12 +24,16 @@ class BCFConfig:
     - ``min_leaf_size``: a grow leaving a child with fewer visitors is rejected.
     - ``burn_in``, ``draws``, ``chains``, ``thin``: MCMC length (per chain) and thinning.
     - ``mu_leaf_scale``, ``tau_leaf_scale``: multiply the default leaf prior variances.
+    - ``warm_start``: grow-from-root sweeps (XBART) before the MCMC burn-in; each regrows every
+      tree from its root, so the chains start where the data are. Never kept as draws.
     - ``sample_leaf_scales``, ``leaf_scale_shape``: when True, each forest's leaf variance (per
       arm for the treatment forest) is sampled from an inverse-gamma prior of this shape whose mean
       is the default above, so a forest without signal shrinks its own leaves. Off by default:
       with few treatment trees it can shrink a large average effect (docs/concepts/sampler-math.md §3b).
-    - ``probit_delta_max``: the largest plausible change in conversion probability, which sets
-      the probit treatment leaf scale: ((delta_max / phi(0))^2 / tau_trees).
+    - ``probit_delta_max``, ``probit_max_relative_lift``: the largest plausible change in
+      conversion probability, absolute (mapped at phi(0)) and relative to the observed rate
+      (mapped at that rate); the smaller sets the probit treatment leaf scale
+      (``run.probit_effect_scale``; docs/concepts/sampler-math.md §3).
     - ``sigma_nu``, ``sigma_quantile``: the noise prior InvGamma(nu/2, nu lam/2), lam set so that
       P(sigma^2 < var(target)) = sigma_quantile.
     - ``chunk``: kept draws per transfer to the host (bounds device memory; drives the progress
@@ -52,9 +56,11 @@ class BCFConfig:
     thin: int = 1
     mu_leaf_scale: float = 1.0
     tau_leaf_scale: float = 1.0
+    warm_start: int = 0
     sample_leaf_scales: bool = False
     leaf_scale_shape: float = 3.0
     probit_delta_max: float = 0.9
+    probit_max_relative_lift: float = 1.0
     sigma_nu: float = 3.0
     sigma_quantile: float = 0.9
     chunk: int = 25
@@ -62,7 +68,7 @@ class BCFConfig:
     def __post_init__(self) -> None:
         owner = "BCFConfig"
         for name, minimum in (("mu_trees", 1), ("tau_trees", 1), ("max_depth", 1), ("min_leaf_size", 0),
-                              ("burn_in", 0), ("draws", 1), ("chains", 1), ("thin", 1),
+                              ("burn_in", 0), ("warm_start", 0), ("draws", 1), ("chains", 1), ("thin", 1),
                               ("chunk", 1)):
             set_field(self, name, integer(owner, name, getattr(self, name), minimum=minimum))
         if self.max_depth > 10:
@@ -75,7 +81,8 @@ class BCFConfig:
             if not 0.0 < value < 1.0:
                 raise fail(owner, name, f"{value} outside (0, 1)", "pass a split probability at the root")
             set_field(self, name, value)
-        for name in ("mu_beta", "tau_beta", "mu_leaf_scale", "tau_leaf_scale", "sigma_nu"):
+        for name in ("mu_beta", "tau_beta", "mu_leaf_scale", "tau_leaf_scale", "sigma_nu",
+                     "probit_max_relative_lift"):
             value = finite_float(owner, name, getattr(self, name))
             if value <= 0 and name != "mu_beta" and name != "tau_beta":
                 raise fail(owner, name, f"{value} <= 0", "pass a positive value")

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr, ndtri
 
 from .forest import Forest
+from .grow_from_root import grow_from_root_sweep
 from .leaves import draw_leaf_variance
 from .sweep import ForestPrior, SweepData, sweep, take
 
@@ -148,3 +149,30 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
         sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)
     new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var)
     return new, jnp.stack([mu_acc.mean(), tau_acc.mean()])
+
+
+def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec) -> ChannelState:
+    """One grow-from-root iteration: [latent draw] -> regrow every mu tree -> every tau tree -> [sigma2].
+
+    Leaf variances stay at their starting values: a warm start places the trees, the MCMC after it
+    samples everything."""
+    k_latent, k_mu, k_tau, k_sigma = jax.random.split(key, 4)
+    residual, latent = state.residual, state.latent
+    if spec.probit:
+        fitted = latent - residual
+        latent = draw_latent(k_latent, fitted, data.target)
+        residual = latent - fitted
+    zeros = jnp.zeros_like(data.arm)
+    before_mu = residual
+    mu, mu_nodes, residual = grow_from_root_sweep(
+        k_mu, state.mu, state.mu_nodes, residual,
+        SweepData(data.bins, zeros, data.weight, data.mu_bins, state.mu_leaf_var), state.sigma2, spec.mu)
+    mu_fit = state.mu_fit + (before_mu - residual)
+    tau, tau_nodes, residual = grow_from_root_sweep(
+        k_tau, state.tau, state.tau_nodes, residual,
+        SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var), state.sigma2, spec.tau)
+    sigma2 = state.sigma2
+    if not spec.probit:
+        sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)
+    return state._replace(mu=mu, tau=tau, mu_nodes=mu_nodes, tau_nodes=tau_nodes, latent=latent,
+                          residual=residual, sigma2=sigma2, mu_fit=mu_fit)

@@ -32,6 +32,7 @@ from .models import (
     fits,
     refresh_residual,
     step,
+    warm_step,
 )
 from .stored import StoredForests
 from .sweep import ForestPrior
@@ -119,6 +120,20 @@ def _spec(config: BCFConfig, probit: bool, prior_only: bool = False) -> ChannelS
         leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
 
 
+def probit_effect_scale(rate: float, config: BCFConfig) -> float:
+    """Prior sd of the treatment forest's sum on the latent scale, at the observed conversion rate.
+
+    The largest plausible effect is the smaller of an absolute change ``probit_delta_max`` mapped
+    at the steepest point of the probit (phi(0)), and a relative lift ``probit_max_relative_lift``
+    of the observed rate mapped at that rate: at a 3% rate a doubling is 0.33 on the latent
+    scale, where the absolute rule alone would allow 2.26 (3% -> 62%).
+    """
+    absolute = config.probit_delta_max / _PHI0
+    lifted = min(rate * (1.0 + config.probit_max_relative_lift), 0.999)
+    relative = float(ndtri(lifted) - ndtri(rate))
+    return min(absolute, relative)
+
+
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
     """Device arrays plus the (centre, scale) that maps the model scale back to the outcome."""
     w = inputs.weight.astype(np.float64)
@@ -133,7 +148,7 @@ def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData,
                              "conversions and non-conversions.")
         centre, scale, offset = 0.0, 1.0, float(ndtri(rate))
         mu_var = config.mu_leaf_scale / config.mu_trees
-        tau_var = config.tau_leaf_scale * (config.probit_delta_max / _PHI0) ** 2 / config.tau_trees
+        tau_var = config.tau_leaf_scale * probit_effect_scale(rate, config) ** 2 / config.tau_trees
         target = y
     else:
         centre = float((w * y).sum() / w.sum())
@@ -203,6 +218,19 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Ar
     return states, kept, acceptance.mean(axis=0)
 
 
+@functools.partial(jax.jit, static_argnames=("spec", "sweeps"), donate_argnums=(0,))
+def _warm_start(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: ChannelSpec,
+                sweeps: int) -> ChannelState:
+    """``sweeps`` grow-from-root iterations of every chain (each chain its own random stream)."""
+    n_chains = states.sigma2.shape[0]
+
+    def one(states, key):
+        keys = jax.random.split(key, n_chains)
+        return jax.vmap(warm_step, in_axes=(0, 0, None, None))(keys, states, data, spec), None
+
+    return jax.lax.scan(one, states, jax.random.split(key, sweeps))[0]
+
+
 def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, progress: bool = False,
                 label: str = "fit", prior_only: bool = False) -> ChannelDraws:
     """Burn in and sample ``config.chains`` chains of one channel; draws come back on the host."""
@@ -212,6 +240,8 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     k_init, k_run = jax.random.split(_channel_key(key))
     states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.probit))(
         jax.random.split(k_init, config.chains))
+    if config.warm_start > 0 and not prior_only:
+        states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start)
     per_block = config.chunk * config.thin
     burn_blocks = -(-config.burn_in // per_block)
     draw_blocks = -(-config.draws // config.chunk)

@@ -1,0 +1,127 @@
+"""Grow-from-root sweeps (XBART): a warm start that rebuilds every tree from its root.
+
+A sweep visits the trees in turn, as the MCMC sweep does, but instead of one
+grow or prune it throws the tree away and grows a new one level by level on
+the partial residual (docs/concepts/sampler-math.md §8). At every node of a
+level it weighs each cut of each variable by its prior and marginal
+likelihood, and "no split" by the prior's stopping probability and the
+node's own likelihood, and draws one. A few such sweeps put the forests where
+the data are, so the MCMC that follows needs far fewer burn-in sweeps; they
+are not themselves posterior draws and are never kept.
+
+Per level the data work is one scatter over visitors x variables into a
+histogram of (weighted residual sum, weight) per (node, variable, bin, leaf
+column); cumulative sums over bins give every cut's two children at once.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .forest import Forest, is_leaf, node_ranges
+from .leaves import log_marginal, posterior_draw
+from .sweep import ForestPrior, SweepData, take
+
+
+def _level_histogram(level_node: jax.Array, in_level: jax.Array, residual: jax.Array, data: SweepData,
+                     width: int, n_cols: int) -> tuple[jax.Array, jax.Array]:
+    """(sum, weight) per (node of the level, variable, bin, column): each [width, p, B, C]."""
+    p, n = data.bins.shape
+    n_bins = 256
+    column = data.column.astype(jnp.uint32)
+    base = (level_node.astype(jnp.uint32) * p)[None, :] + jnp.arange(p, dtype=jnp.uint32)[:, None]  # [p, n]
+    index = ((base * n_bins + data.bins.astype(jnp.uint32)) * n_cols + column[None, :]).reshape(-1)
+    weight = jnp.where(in_level, data.weight, 0.0)
+    pairs = lax.complex(weight * residual, weight)
+    table = jnp.zeros(width * p * n_bins * n_cols, pairs.dtype).at[index].add(
+        jnp.broadcast_to(pairs, (p, n)).reshape(-1), mode="promise_in_bounds")
+    table = table.reshape(width, p, n_bins, n_cols)
+    return table.real, table.imag
+
+
+def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.Array, prior: ForestPrior,
+              n_cols: int, node_dtype) -> tuple[Forest, jax.Array]:
+    """One tree grown from its root on ``residual``: (its var [H], cut [H], leaf [2H, C]) and each
+    visitor's leaf slot [n]."""
+    depth = prior.depth
+    h = 2**depth
+    p, n = data.bins.shape
+    var = jnp.full(h, -1, jnp.int32)
+    cut = jnp.zeros(h, jnp.int32)
+    node = jnp.ones(n, jnp.int32)
+    keys = jax.random.split(key, depth + 1)
+    n_bins = data.n_bins.astype(jnp.int32)
+    for d in range(depth):
+        width, first = 2**d, 2**d
+        in_level = node >= first  # visitors whose leaf sits at this level (the others stopped above)
+        level_node = jnp.where(in_level, node - first, 0)
+        sums, counts = _level_histogram(level_node, in_level, residual, data, width, n_cols)
+        left_sum, left_count = jnp.cumsum(sums, axis=2), jnp.cumsum(counts, axis=2)   # cut c: bins <= c go left
+        total_sum, total_count = left_sum[:, :1, -1, :], left_count[:, :1, -1, :]     # [width, 1, C]
+        right_sum, right_count = total_sum[:, :, None, :] - left_sum, total_count[:, :, None, :] - left_count
+        fit_left = log_marginal(left_count, left_sum, sigma2, data.prior_var)          # [width, p, B]
+        fit_right = log_marginal(right_count, right_sum, sigma2, data.prior_var)
+        fit_stay = log_marginal(total_count[:, 0], total_sum[:, 0], sigma2, data.prior_var)  # [width]
+
+        lo, hi = node_ranges(var, cut, n_bins, depth)
+        lo, hi = lo[first:2 * first], hi[first:2 * first]                              # [width, p]
+        cuts = jnp.arange(256)[None, None, :]
+        in_range = (cuts >= lo[:, :, None]) & (cuts < hi[:, :, None])
+        big_enough = (left_count.sum(-1) >= prior.min_leaf) & (right_count.sum(-1) >= prior.min_leaf) \
+            & (left_count.sum(-1) > 0) & (right_count.sum(-1) > 0)
+        candidate = in_range & big_enough                                               # [width, p, B]
+        slots = jnp.arange(first, 2 * first)
+        alive = (slots == 1) | (var[jnp.maximum(slots // 2, 1)] >= 0) & (slots >= 2)   # the node exists
+        can_split = candidate.any(axis=(1, 2)) & alive
+        p_split = jnp.where(can_split, prior.alpha * (1.0 + d) ** -prior.beta, 0.0)
+        # The uniform split rule: a variable among those with a cut, then a cut in its range.
+        cuts_per_var = jnp.maximum(hi - lo, 0)
+        vars_with_cut = (cuts_per_var > 0).sum(axis=1)
+        log_rule = (-jnp.log(jnp.maximum(vars_with_cut, 1))[:, None]
+                    - jnp.log(jnp.maximum(cuts_per_var, 1)))[:, :, None]
+        split_weight = jnp.where(candidate, jnp.log(jnp.maximum(p_split, 1e-30))[:, None, None] + log_rule
+                                 + fit_left + fit_right, -jnp.inf)
+        stay_weight = jnp.log1p(-p_split) + fit_stay
+        weights = jnp.concatenate([stay_weight[:, None], split_weight.reshape(width, -1)], axis=1)
+        choice = jnp.argmax(weights + jax.random.gumbel(keys[d], weights.shape, weights.dtype), axis=1)
+        split = alive & (choice > 0)
+        chosen_var, chosen_cut = (choice - 1) // 256, (choice - 1) % 256
+        var = var.at[slots].set(jnp.where(split, chosen_var, -1).astype(jnp.int32))
+        cut = cut.at[slots].set(jnp.where(split, chosen_cut, 0).astype(jnp.int32))
+        # Visitors of a node that split move to its child.
+        moves = in_level & split[level_node]
+        v = jnp.where(moves, chosen_var[level_node], 0)
+        bin_of = take(data.bins.reshape(-1), (v * n + jnp.arange(n)).astype(jnp.uint32))
+        node = jnp.where(moves, 2 * node + (bin_of.astype(jnp.int32) > chosen_cut[level_node]), node)
+    # Leaf values from their conjugate posterior given the grown tree.
+    index = node.astype(jnp.uint32) * n_cols + data.column.astype(jnp.uint32)
+    pairs = lax.complex(data.weight * residual, data.weight)
+    stats = jnp.zeros(2 * h * n_cols, pairs.dtype).at[index].add(pairs, mode="promise_in_bounds")
+    stats = stats.reshape(2 * h, n_cols)
+    normal = jax.random.normal(keys[depth], (2 * h, n_cols), residual.dtype)
+    leaf = posterior_draw(normal, stats.imag, stats.real, sigma2, data.prior_var)
+    leaf = jnp.where(is_leaf(var)[:, None], leaf, 0.0)  # only leaves carry values, as in the MCMC sweep
+    return Forest(var, cut, leaf), node.astype(node_dtype)
+
+
+def grow_from_root_sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
+                         sigma2: jax.Array, prior: ForestPrior):
+    """Regrow every tree of ``forest`` in turn on its partial residual; returns (forest, nodes, residual)."""
+    m, _, n_cols = forest.leaf.shape
+    column = data.column.astype(jnp.uint32)
+
+    def one_tree(residual, xs):
+        key, leaf, tree_nodes = xs
+        own = take(leaf.reshape(-1), tree_nodes.astype(jnp.uint32) * n_cols + column)
+        partial = residual + own
+        tree, new_nodes = grow_tree(key, partial, data, sigma2, prior, n_cols, tree_nodes.dtype)
+        fit = take(tree.leaf.reshape(-1), new_nodes.astype(jnp.uint32) * n_cols + column)
+        return partial - fit, (tree, new_nodes)
+
+    residual, (trees, nodes) = lax.scan(one_tree, residual, (jax.random.split(key, m), forest.leaf, nodes))
+    return trees, nodes, residual
+
+
+__all__ = ["grow_from_root_sweep", "grow_tree"]
