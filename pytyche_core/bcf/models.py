@@ -117,9 +117,13 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
     return state._replace(residual=state.latent - data.offset - mu - own_tau, mu_fit=mu)
 
 
-def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec) -> tuple[ChannelState, jax.Array]:
+def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
+         sample_scales: jax.Array | bool = True) -> tuple[ChannelState, jax.Array]:
     """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> every tau tree ->
-    [tau leaf variances] -> [sigma2]. Returns acceptance rates."""
+    [tau leaf variances] -> [sigma2]. Returns acceptance rates.
+
+    Leaf variances are drawn only when ``spec.leaf_scale_shape`` is set and ``sample_scales``
+    holds (the run holds them fixed through the first half of burn-in: see ``run.run_channel``)."""
     k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
     residual, latent = state.residual, state.latent
     if spec.probit:
@@ -134,7 +138,8 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
         state.sigma2, spec.mu, prior_only=spec.prior_only)
     mu_leaf_var, tau_leaf_var = state.mu_leaf_var, state.tau_leaf_var
     if spec.leaf_scale_shape is not None:
-        mu_leaf_var = draw_leaf_variance(k_mu_var, mu, data.mu_prior_var, spec.leaf_scale_shape)
+        mu_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_mu_var, mu, data.mu_prior_var,
+                                                                  spec.leaf_scale_shape), mu_leaf_var)
     # Only mu changed during its sweep, so its fit moved by exactly what the residual lost: one
     # pass instead of walking every tree when a draw is kept.
     mu_fit = state.mu_fit + (before_mu - residual)
@@ -143,7 +148,8 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
         state.sigma2, spec.tau, prior_only=spec.prior_only)
     if spec.leaf_scale_shape is not None:
-        tau_leaf_var = draw_leaf_variance(k_tau_var, tau, data.tau_prior_var, spec.leaf_scale_shape)
+        tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
+                                                                   spec.leaf_scale_shape), tau_leaf_var)
     sigma2 = state.sigma2
     if not spec.probit:
         sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)

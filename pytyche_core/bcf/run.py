@@ -197,8 +197,8 @@ def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin"), donate_argnums=(0,))
-def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Array, *, spec: ChannelSpec,
-           chunk: int, thin: int):
+def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Array, sample_scales: jax.Array, *,
+           spec: ChannelSpec, chunk: int, thin: int):
     """``chunk * thin`` iterations of every chain; returns the states and ``chunk`` kept draws
     (zeros unless ``keep``: burn-in blocks skip computing them, with the same compiled code)."""
     states = jax.vmap(refresh_residual, in_axes=(0, None))(states, data)
@@ -206,7 +206,7 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Ar
 
     def one_iteration(states, key):
         keys = jax.random.split(key, n_chains)
-        return jax.vmap(step, in_axes=(0, 0, None, None))(keys, states, data, spec)
+        return jax.vmap(step, in_axes=(0, 0, None, None, None))(keys, states, data, spec, sample_scales)
 
     def one_draw(states, key):
         states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
@@ -256,8 +256,11 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         from tqdm.auto import tqdm
         bar = tqdm(total=(burn_blocks + draw_blocks) * per_block, desc=label, unit="it")
     for b, k in enumerate(jax.random.split(k_run, burn_blocks + draw_blocks)):
-        states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), spec=spec, chunk=config.chunk,
-                                   thin=config.thin)
+        # Sampled leaf variances start moving halfway through burn-in: from the empty start every
+        # leaf is near 0 and a variance sampled from them would follow them down and stay there.
+        sample_scales = jnp.asarray(b >= burn_blocks // 2)
+        states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), sample_scales, spec=spec,
+                                   chunk=config.chunk, thin=config.thin)
         acceptance.append(np.asarray(acc))
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk
