@@ -30,7 +30,6 @@ import platform
 import time
 
 import numpy as np
-
 from peers import STOCHTREE_SETTINGS, stochtree_effects, stochtree_sweeps
 
 

@@ -22,6 +22,7 @@ from .cells import (
     check_cells,
     mixture_probabilities,
 )
+from .data import without_arms
 from .graduation import ExpectedLossRule, GraduationCandidate, GraduationRule
 from .history import Experiment
 from .recommendation import (
@@ -42,7 +43,6 @@ from .schedules import (
     Schedule,
     StabilityControlShare,
 )
-from .data import without_arms
 from .sequential import SequentialExperiment, sequential_experiment
 from .truth import RoundScore
 

@@ -1,8 +1,10 @@
-"""The simulation-based calibration run: simulate and fit K = 2 replicates, then fit the artifact.
+"""The simulation-based calibration run: simulate and fit replicates, then fit the artifact.
 
 ``run_calibration(scenarios, seeds, n=..., config=...)`` simulates every
 (scenario, seed) pair, fits it, and fits an ``IntervalCalibration`` on the
 draws against the true effects (``posterior.calibration.fit_interval_calibration``).
+With K >= 3 arms every treatment's contrast is one replicate of its own: the
+artifact is one correction for every contrast, fitted on all of them.
 It sits in the experiment layer because it drives both the simulator and the
 estimator.
 """
@@ -25,29 +27,28 @@ from ..simulate.scenarios import Scenario, scenario
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class CalibrationReplicate:
-    """One simulated and fitted replicate: draws ``(m, S)`` against truth ``(m,)``.
+    """One simulated and fitted contrast: draws ``(m, S)`` against truth ``(m,)``.
 
-    m is the number of visitors (target ``"visitor"``) or 1 (``"average"``).
+    m is the number of visitors (target ``"visitor"``) or 1 (``"average"``);
+    ``contrast`` is the treatment's index among the K - 1 contrasts.
     """
 
     scenario: str
     seed: int
     samples: np.ndarray
     truth: np.ndarray
+    contrast: int = 0
 
 
-def _scenario_objects(scenarios: Sequence[Scenario | str]) -> list[Scenario]:
+def _scenario_objects(scenarios: Sequence[Scenario | str], k: int) -> list[Scenario]:
     if isinstance(scenarios, (str, Scenario)):
         scenarios = [scenarios]
     out = []
     for item in scenarios:
-        sc = scenario(item, k=2) if isinstance(item, str) else item
+        sc = scenario(item, k=k) if isinstance(item, str) else item
         if not isinstance(sc, Scenario):
             raise TypeError(f"run_calibration: scenario {item!r} is neither a name nor a Scenario. Fix: pass "
                             "names such as 'reversal' or scenario(...) objects.")
-        if sc.k != 2:
-            raise NotImplementedError(f"run_calibration: scenario {sc.label} has k = {sc.k}; calibration is "
-                                      "fitted on K = 2 replicates. Fix: pass scenario(name, k=2, ...).")
         out.append(sc)
     if not out:
         raise ValueError("run_calibration: no scenarios. Fix: pass at least one name or Scenario.")
@@ -55,20 +56,20 @@ def _scenario_objects(scenarios: Sequence[Scenario | str]) -> list[Scenario]:
 
 
 def calibration_replicates(scenarios: Sequence[Scenario | str], seeds: Sequence[int], *, n: int,
-                           config: BCFConfig | None = None, target: str = "visitor",
+                           config: BCFConfig | None = None, target: str = "visitor", k: int = 2,
                            progress: bool = False) -> list[CalibrationReplicate]:
-    """Simulate and fit every (scenario, seed) pair, returning draws against truth for one contrast.
+    """Simulate and fit every (scenario, seed) pair, returning draws against truth per contrast.
 
-    Scenarios are ``Scenario`` objects (``scenario(name, k=2, ...)``) or
-    names, which mean ``scenario(name, k=2)`` (revenue per visitor, the
-    realistic profile). Each pair: ``pt.simulate(sc.config(n, seed=seed))``
+    Scenarios are ``Scenario`` objects (``scenario(name, k=3, ...)``) or
+    names, which mean ``scenario(name, k=k)`` (revenue per visitor, the
+    realistic profile). Every treatment's contrast is one replicate. Each pair: ``pt.simulate(sc.config(n, seed=seed))``
     then ``pt.fit(observed, config=config, seed=seed)``. ``target="visitor"``
     keeps every visitor's draws ``(n, S)``; ``"average"`` the per-draw mean
     over visitors ``(1, S)`` against the true average effect.
     """
     if target not in TARGETS:
         raise ValueError(f"calibration_replicates: target {target!r}. Fix: use one of {list(TARGETS)}.")
-    objects = _scenario_objects(scenarios)
+    objects = _scenario_objects(scenarios, integer("run_calibration", "k", k, minimum=2))
     seeds = [integer("run_calibration", "seeds[]", s, minimum=0) for s in seeds]
     n = integer("run_calibration", "n", n, minimum=2)
     if not seeds:
@@ -81,16 +82,17 @@ def calibration_replicates(scenarios: Sequence[Scenario | str], seeds: Sequence[
     out = []
     for sc, seed in pairs:
         observed, truth = simulate(sc.config(n, seed=seed))
-        draws = fit(observed, config=config, seed=seed).cate_samples[:, :, 0]
-        effect = truth.contrasts()[:, 0]
-        if target == "average":
-            draws, effect = draws.mean(axis=0, dtype=np.float64)[None, :], np.array([effect.mean()])
-        out.append(CalibrationReplicate(sc.label, seed, np.asarray(draws, dtype=np.float64), effect))
+        samples, contrasts = fit(observed, config=config, seed=seed).cate_samples, truth.contrasts()
+        for j in range(contrasts.shape[1]):
+            draws, effect = samples[:, :, j], contrasts[:, j]
+            if target == "average":
+                draws, effect = draws.mean(axis=0, dtype=np.float64)[None, :], np.array([effect.mean()])
+            out.append(CalibrationReplicate(sc.label, seed, np.asarray(draws, dtype=np.float64), effect, j))
     return out
 
 
 def run_calibration(scenarios: Sequence[Scenario | str], seeds: Sequence[int], *, n: int,
-                    config: BCFConfig | None = None, level: float = 0.8, target: str = "visitor",
+                    config: BCFConfig | None = None, level: float = 0.8, target: str = "visitor", k: int = 2,
                     progress: bool = False) -> IntervalCalibration:
     """The simulation-based calibration run: replicates of every (scenario, seed), then the artifact.
 
@@ -99,7 +101,8 @@ def run_calibration(scenarios: Sequence[Scenario | str], seeds: Sequence[int], *
     Check the result on other seeds before trusting it.
     """
     config = BCFConfig() if config is None else config
-    replicates = calibration_replicates(scenarios, seeds, n=n, config=config, target=target, progress=progress)
+    replicates = calibration_replicates(scenarios, seeds, n=n, config=config, target=target, k=k,
+                                        progress=progress)
     return fit_interval_calibration(
         [r.samples for r in replicates], [r.truth for r in replicates], target_level=level, target=target,
         scenarios=tuple(dict.fromkeys(r.scenario for r in replicates)),

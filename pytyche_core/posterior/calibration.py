@@ -558,9 +558,9 @@ def apply_calibration(result: BCFResult, calibration: IntervalCalibration, *,
     order-value parts are adjusted by ``split_calibrated_parts`` so they still
     add up to the calibrated total. ``method=None`` uses the artifact's.
 
-    Raises NotImplementedError at K >= 3 (the artifact is fitted per contrast
-    on K = 2 replicates; per-contrast calibration of several treatments is
-    not built), ValueError for a result already calibrated, and ValueError
+    At K >= 3 every treatment's contrast gets the same correction: fit the
+    artifact on replicates with as many arms (``run_calibration(..., k=3)``
+    pools their contrasts). Raises ValueError for a result already calibrated, and ValueError
     for ``"remap"`` with an ``"average"`` artifact (a per-visitor rank map
     does not carry over to averages; the scale family does, linearly).
     Diagnostics and persistence still see the raw sampler output; a
@@ -573,12 +573,6 @@ def apply_calibration(result: BCFResult, calibration: IntervalCalibration, *,
     if not isinstance(calibration, IntervalCalibration):
         raise TypeError(f"apply_calibration: expected an IntervalCalibration, got {type(calibration).__name__}. "
                         "Fix: fit one with run_calibration or load one with IntervalCalibration.load.")
-    if len(result.treatment_names) != 1:
-        raise NotImplementedError(
-            f"apply_calibration: this result has K = {len(result.treatment_names) + 1} arms. The coverage "
-            "correction is fitted per contrast on K = 2 replicates, and per-contrast calibration of K >= 3 "
-            "(one correction per treatment, fitted on K >= 3 replicates) is not built yet. Fix: analyse this "
-            "result uncalibrated, or calibrate each control-vs-treatment pair fitted as its own K = 2 experiment.")
     if result.is_calibrated:
         raise ValueError("apply_calibration: this result is already calibrated. Fix: apply the calibration to "
                          "the raw result it was made from.")

@@ -8,7 +8,6 @@ whole simulation-based calibration with the sampler.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from datetime import UTC, datetime
@@ -45,6 +44,7 @@ from pytyche_core.posterior.oracle import (
     oracle_decision,
 )
 from pytyche_core.simulate import scenario
+from tests.core.posterior.small_fits import SMALL_CONFIG, hurdle_fit
 
 # -- synthetic posteriors -------------------------------------------------------------------------
 
@@ -286,11 +286,27 @@ def test_apply_calibration_refusals(hurdle, overconfident_fit):
     assert apply_calibration(hurdle, average).calibration_method == "scale"  # the artifact's default
     with pytest.raises(ValueError, match="calibration method"):
         apply_calibration(hurdle, overconfident_fit, method="stretch")
-    # K = 3: the same result object over three-arm data (no second fit needed to reach the check).
-    three = copy.copy(hurdle)
-    three.observed, _ = pt.simulate(scenario("reversal", k=3).config(300, seed=1))
-    with pytest.raises(NotImplementedError, match="per-contrast calibration of K >= 3"):
-        apply_calibration(three, overconfident_fit)
+
+
+def test_k3_results_are_calibrated_contrast_by_contrast(overconfident_fit):
+    three = hurdle_fit()  # K = 3
+    out = apply_calibration(three, overconfident_fit, method="scale")
+    raw = three.cate_samples
+    assert out.cate_samples.shape == raw.shape == (three.observed.n_visitors, three.n_draws, 2)
+    np.testing.assert_allclose(out.cate_samples, calibrate_draws(raw, overconfident_fit, "scale"), rtol=1e-6)
+    for j in range(2):  # each treatment's intervals widen by the artifact's factor around their medians
+        np.testing.assert_allclose(_width(out.cate_samples[:, :, j]), overconfident_fit.scale
+                                   * _width(raw[:, :, j]), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(out.conversion_part_samples + out.order_value_part_samples, out.cate_samples,
+                               atol=1e-4 * float(np.abs(out.cate_samples).max()))
+
+
+def test_k3_replicates_pool_every_contrast():
+    replicates = calibration_replicates(["reversal"], [0], n=1500, config=SMALL_CONFIG, k=3)
+    assert [r.contrast for r in replicates] == [0, 1]
+    assert {r.scenario for r in replicates} == {"reversal-k3-revenue_per_visitor-realistic"}
+    assert all(r.samples.shape == (1500, SMALL_CONFIG.total_draws) for r in replicates)
+    assert not np.array_equal(replicates[0].truth, replicates[1].truth)
 
 
 def test_split_parts_adds_up_and_follows_the_total():
