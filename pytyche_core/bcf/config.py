@@ -39,6 +39,8 @@ class BCFConfig:
     - ``chunk``: kept draws per transfer to the host (bounds device memory; drives the progress
       bar). The running fits and residual are recomputed exactly from the trees at the start of
       every chunk, which stops float32 drift.
+    - ``pad_to_buckets``: pad each channel's visitors with weight-0 rows to the next of a few
+      sizes (``bcf.buckets``), so fits of nearby sizes share one compiled sampler.
     """
 
     mu_trees: int = 200
@@ -64,6 +66,7 @@ class BCFConfig:
     sigma_nu: float = 3.0
     sigma_quantile: float = 0.9
     chunk: int = 25
+    pad_to_buckets: bool = True
 
     def __post_init__(self) -> None:
         owner = "BCFConfig"
@@ -89,8 +92,9 @@ class BCFConfig:
             if value < 0:
                 raise fail(owner, name, f"{value} < 0", "pass a non-negative value")
             set_field(self, name, value)
-        if not isinstance(self.sample_leaf_scales, bool):
-            raise fail(owner, "sample_leaf_scales", repr(self.sample_leaf_scales), "pass True or False")
+        for name in ("sample_leaf_scales", "pad_to_buckets"):
+            if not isinstance(getattr(self, name), bool):
+                raise fail(owner, name, repr(getattr(self, name)), "pass True or False")
         shape = finite_float(owner, "leaf_scale_shape", self.leaf_scale_shape)
         if shape <= 1.0:
             raise fail(owner, "leaf_scale_shape", f"{shape} <= 1", "pass a shape > 1 (the prior mean must exist)")

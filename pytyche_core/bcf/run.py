@@ -22,6 +22,7 @@ from jax.extend.random import define_prng_impl
 from jax.scipy.special import ndtri
 from scipy import stats
 
+from .buckets import bucket_size, pad_rows
 from .config import BCFConfig
 from .forest import empty_forest
 from .models import (
@@ -235,6 +236,9 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
                 label: str = "fit", prior_only: bool = False) -> ChannelDraws:
     """Burn in and sample ``config.chains`` chains of one channel; draws come back on the host."""
     started = time.perf_counter()
+    n_visitors = inputs.target.shape[0]
+    if config.pad_to_buckets:
+        inputs = pad_rows(inputs, bucket_size(n_visitors))
     data, centre, scale = _device_data(inputs, config)
     spec = _spec(config, inputs.probit, prior_only)
     k_init, k_run = jax.random.split(_channel_key(key))
@@ -275,8 +279,8 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         bar.close()
     keep = slice(0, config.draws)
     offset = float(data.offset)
-    mu = centre + scale * (offset + mu[:, keep])
-    tau = scale * tau[:, keep]
+    mu = centre + scale * (offset + mu[:, keep, :n_visitors])  # padding rows dropped
+    tau = scale * tau[:, keep, :n_visitors]
     sigma2 = scale**2 * sigma2[:, keep]
     return ChannelDraws(mu=mu.astype(np.float32), tau=tau.astype(np.float32), sigma2=sigma2.astype(np.float32),
                         forests=forests.first(config.draws), centre=centre, scale=scale, offset=offset,

@@ -13,6 +13,7 @@ import dataclasses
 import jax
 import numpy as np
 
+from ..bcf.compile_cache import use_default_compilation_cache
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, build_design
 from ..bcf.run import ChannelDraws, ChannelInputs, run_channel
@@ -111,6 +112,7 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
     if model == "hurdle" and observed.metric_family is not MetricFamily.HURDLE_REAL:
         raise ValueError(f"fit: a hurdle model needs a revenue metric, not {observed.metric!r}. "
                          "Fix: use model='binary' for conversion.")
+    use_default_compilation_cache()
     design = build_design(observed, config.max_bins, config.min_leaf_size)
     visitors = observed.visitors()
     converted = visitors["converted"].to_numpy(dtype=bool)
