@@ -5,10 +5,11 @@ Effects are scored against the simulator's truth (aligned with the observed
 rows). Per-visitor bounds are set only in strong-effect regimes, where the
 effect spread is large next to the outcome noise at these sizes; at realistic
 rates (3% conversion) per-visitor effects are barely identifiable even at
-n = 50k (NOTES.md, "BCF defaults"), so those tests (``slow``) bound
+n = 50k (docs/concepts/engine.md), so those tests (``slow``) bound
 group-level effects. Every bound below was set from measured values with a
-margin and is checked to fail against a shuffled truth, so a fit that
-ignores the covariates cannot pass.
+margin, and an estimate shrunk halfway to its mean (the same fit, with half
+its heterogeneity) must fail it, so the bounds tell a good estimate from a
+clearly worse one.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from scipy.special import ndtr
 import pytyche_core as pt
 from pytyche_core.simulate import scenario
 
-# Per-visitor RMSE of the posterior mean, as a fraction of the truth's sd, in strong-effect regimes.
-# Measured (5 data seeds x K = 2, 3): continuous 0.18-0.50, binary 0.21-0.61, hurdle 0.28-0.63;
-# against a shuffled truth every one scored >= 1.15.
-PER_VISITOR_BOUND = {"continuous": 0.65, "binary": 0.75, "hurdle": 0.8}
-# Error of quartile-group effects (groups by true effect), as a fraction of the truth's sd.
-# Measured: continuous 0.05-0.30, binary 0.09-0.43, hurdle 0.03-0.51; shuffled about 0.9-1.0.
-GROUP_BOUND = {"continuous": 0.45, "binary": 0.6, "hurdle": 0.7}
+# Per-visitor RMSE of the posterior mean and error of quartile-group effects (groups by true effect),
+# as fractions of the truth's sd, per (model, K) and arm, in strong-effect regimes. Measured on
+# these data with fit seeds 0, 1, 2 (the fit seed stands in for another machine's float rounding):
+#   continuous K=2: 0.27-0.41 / 0.08-0.12     K=3: 0.36-0.39, 0.23-0.33 / 0.19-0.22, 0.13-0.17
+#   binary     K=2: 0.42-0.50 / 0.34-0.44     K=3: 0.30-0.36, 0.44-0.48 / 0.18-0.20, 0.36-0.37
+#   hurdle     K=2: 0.43-0.53 / 0.31-0.46     K=3: 0.34-0.45, 0.31-0.34 / 0.18-0.31, 0.17-0.20
+# The halfway-shrunk estimate scored 0.47-0.74 / 0.43-0.71.
+PER_VISITOR_BOUND = {("continuous", 2): (0.47,), ("continuous", 3): (0.45, 0.40), ("binary", 2): (0.58,),
+                     ("binary", 3): (0.41, 0.55), ("hurdle", 2): (0.62,), ("hurdle", 3): (0.52, 0.40)}
+GROUP_BOUND = {("continuous", 2): (0.20,), ("continuous", 3): (0.28, 0.22), ("binary", 2): (0.51,),
+               ("binary", 3): (0.26, 0.44), ("hurdle", 2): (0.53,), ("hurdle", 3): (0.37, 0.25)}
 
 
 def relative_rmse(estimate: np.ndarray, truth: np.ndarray) -> float:
@@ -45,8 +50,9 @@ def group_error(estimate: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> 
     return float(np.sqrt(np.mean(np.square(diffs))) / truth.std())
 
 
-def shuffled(truth: np.ndarray, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).permutation(truth)
+def shrunk_halfway(estimate: np.ndarray) -> np.ndarray:
+    """A deliberately degraded estimate: the same ranking with half the spread around its mean."""
+    return estimate.mean() + 0.5 * (estimate - estimate.mean())
 
 
 # -- recovery ------------------------------------------------------------------------------------------
@@ -62,15 +68,16 @@ def test_posterior_mean_tracks_the_true_effect_per_visitor(request, kind, k):
     estimate = result.cate_samples.mean(axis=1)
     for j in range(k - 1):
         truth = fitted.truth[:, j]
-        rmse = relative_rmse(estimate[:, j], truth)
         groups = quartile_groups(truth)
+        rmse_bound, gate_bound = PER_VISITOR_BOUND[kind, k][j], GROUP_BOUND[kind, k][j]
+        rmse = relative_rmse(estimate[:, j], truth)
         gate = group_error(estimate[:, j], truth, groups)
-        assert rmse < PER_VISITOR_BOUND[kind], f"arm {j + 1}: per-visitor RMSE {rmse:.3f} sd"
-        assert gate < GROUP_BOUND[kind], f"arm {j + 1}: quartile-group RMSE {gate:.3f} sd"
-        # The same scores against a shuffled truth must fail: the bounds have teeth.
-        wrong = shuffled(truth)
-        assert relative_rmse(estimate[:, j], wrong) > PER_VISITOR_BOUND[kind]
-        assert group_error(estimate[:, j], wrong, quartile_groups(wrong)) > GROUP_BOUND[kind]
+        assert rmse < rmse_bound, f"arm {j + 1}: per-visitor RMSE {rmse:.3f} sd"
+        assert gate < gate_bound, f"arm {j + 1}: quartile-group RMSE {gate:.3f} sd"
+        # The group bound has teeth: the same fit with half its heterogeneity fails it. (Shrunk
+        # halfway, a noisy per-visitor estimate loses less per-visitor RMSE than it loses group
+        # accuracy: its per-visitor bound alone would not always catch it.)
+        assert group_error(shrunk_halfway(estimate[:, j]), truth, groups) > gate_bound
 
 
 @pytest.mark.parametrize("k", [2, 3])
@@ -86,7 +93,6 @@ def test_hurdle_parts_track_the_true_decomposition(request, k):
                             (fitted.result.order_value_part_samples.mean(axis=1), true_order)):
         for j in range(k - 1):
             assert np.corrcoef(estimate[:, j], truth[:, j])[0, 1] > 0.5
-            assert abs(np.corrcoef(estimate[:, j], shuffled(truth[:, j]))[0, 1]) < 0.5
 
 
 # -- the hurdle identity -------------------------------------------------------------------------------
@@ -249,8 +255,8 @@ def test_group_effects_at_realistic_rates(metric, k, hte_scale, recovery_config)
     oracle groups barely show the heterogeneity at this size (the true
     benefit-vs-harm gap of revenue is 2 standard errors of its difference in
     means), so a bound there would test luck. Measured over seeds 1-3:
-    quartile-group error 0.20-0.29 sd (binary), 0.17-0.38 sd (hurdle), about
-    1.0 against a shuffled truth; estimated benefit-vs-harm gap 73-104% of the
+    quartile-group error 0.20-0.29 sd (binary), 0.17-0.38 sd (hurdle); estimated
+    benefit-vs-harm gap 73-104% of the
     true gap (binary), 72-100% (hurdle).
     """
     observed, truth = pt.simulate(scenario("reversal", k=k, metric=metric, profile="realistic",
@@ -262,6 +268,7 @@ def test_group_effects_at_realistic_rates(metric, k, hte_scale, recovery_config)
         benefit = t > 0
         true_gap = t[benefit].mean() - t[~benefit].mean()
         assert e[benefit].mean() - e[~benefit].mean() > 0.5 * true_gap, f"arm {j + 1}"
-        wrong = shuffled(t) > 0
-        assert abs(e[wrong].mean() - e[~wrong].mean()) < 0.5 * true_gap
-        assert group_error(e, shuffled(t), quartile_groups(shuffled(t))) > 0.6
+        worse = shrunk_halfway(e)
+        print(f"arm {j + 1}: group error {group_error(e, t, quartile_groups(t)):.3f}, shrunk halfway "
+              f"{group_error(worse, t, quartile_groups(t)):.3f}")
+        assert group_error(worse, t, quartile_groups(t)) > 0.6
