@@ -20,6 +20,7 @@ import pandas as pd
 
 from pytyche_core.bcf.binning import fit_bins
 from pytyche_core.bcf.config import BCFConfig
+from pytyche_core.bcf.families import GAUSSIAN
 from pytyche_core.bcf.run import ChannelInputs, run_channel
 
 _compile_seconds: list[float] = []
@@ -38,7 +39,7 @@ def synthetic_inputs(n: int, k: int, p: int, seed: int = 0) -> ChannelInputs:
          + rng.normal(0, 0.5, n))
     binned = fit_bins(x)
     return ChannelInputs(binned.bins, binned.n_bins, arm, k, y.astype(np.float32), np.ones(n, np.float32),
-                         np.ones(p, bool), False)
+                         np.ones(p, bool), GAUSSIAN)
 
 
 def profile(n: int, config: BCFConfig, k: int, p: int, repeats: int) -> dict[str, float]:

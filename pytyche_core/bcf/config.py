@@ -33,7 +33,7 @@ class BCFConfig:
     - ``probit_delta_max``, ``probit_max_relative_lift``: the largest plausible change in
       conversion probability, absolute (mapped at phi(0)) and relative to the observed rate
       (mapped at that rate); the smaller sets the probit treatment leaf scale
-      (``run.probit_effect_scale``; docs/concepts/sampler-math.md §3).
+      (``families.probit_effect_scale``; docs/concepts/sampler-math.md §3).
     - ``sigma_nu``, ``sigma_quantile``: the noise prior InvGamma(nu/2, nu lam/2), lam set so that
       P(sigma^2 < var(target)) = sigma_quantile.
     - ``chunk``: kept draws per transfer to the host (bounds device memory; drives the progress

@@ -1,11 +1,12 @@
-"""One MCMC step of a BCF channel: latent draws (probit), both forests, the noise variance.
+"""One MCMC step of a BCF channel: the family's latent step, both forests, the family's noise step.
 
 The model (docs/concepts/sampler-math.md §3): ``target = offset + mu(x, e) + tau_z(x) + eps``. The
 prognostic forest ``mu`` has scalar leaves; the treatment forest ``tau`` has
 one leaf column per arm with the control column held at 0 (one-hot coding),
-so every arm shares the tree topology. Gaussian channels sample the noise
-variance; the probit channel draws latent utilities (Albert & Chib) and
-keeps it at 1.
+so every arm shares the tree topology. What happens around the sweeps is
+the outcome family's (``families.py``): the probit family draws latent
+utilities (Albert & Chib) and keeps the noise variance at 1, Gaussian
+families sample it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import ndtr, ndtri
 
+from .families import OutcomeFamily
 from .forest import Forest
 from .grow_from_root import grow_from_root_sweep
 from .leaves import draw_leaf_variance
@@ -23,7 +24,7 @@ from .sweep import ForestPrior, SweepData, sweep, take
 
 
 class ChannelData(NamedTuple):
-    """Device arrays of one channel. ``target``: standardised outcome (Gaussian) or 0/1 (probit)."""
+    """Device arrays of one channel. ``target``: the family's model-scale target (probit: 0/1)."""
 
     bins: jax.Array         # uint8 [p, n]
     arm: jax.Array          # int32 [n]
@@ -45,7 +46,7 @@ class ChannelState(NamedTuple):
     tau: Forest
     mu_nodes: jax.Array     # [m_mu, n]
     tau_nodes: jax.Array    # [m_tau, n]
-    latent: jax.Array       # float32 [n]: the target (Gaussian) or the latent utility (probit)
+    latent: jax.Array       # float32 [n]: the target, or the family's latent (probit: the utility)
     residual: jax.Array     # float32 [n]: latent - offset - mu(x) - tau_arm(x)
     sigma2: jax.Array       # float32 []
     mu_fit: jax.Array       # float32 [n]: mu(x), kept up to date from the residual (see ``step``)
@@ -58,34 +59,9 @@ class ChannelSpec(NamedTuple):
 
     mu: ForestPrior
     tau: ForestPrior
-    probit: bool
+    family: OutcomeFamily
     prior_only: bool = False
     leaf_scale_shape: float | None = None  # None: leaf variances fixed; else the IG shape of their prior
-
-
-def positive_normal_tail(key: jax.Array, lower: jax.Array) -> jax.Array:
-    """Draws of e ~ N(0, 1) truncated to e > ``lower``, finite in float32 for |lower| up to ~9.
-
-    Inverse CDF on the upper tail: P(e > x | e > a) = Phi(-x) / Phi(-a) = u with
-    u in (0, 1], so x = -ndtri(u Phi(-a)) never needs Phi close to 1.
-    """
-    u = 1.0 - jax.random.uniform(key, lower.shape, lower.dtype)
-    return -ndtri(u * ndtr(-lower))
-
-
-def draw_latent(key: jax.Array, fitted: jax.Array, converted: jax.Array) -> jax.Array:
-    """Albert-Chib: w ~ N(fitted, 1) truncated to w > 0 if converted, w <= 0 otherwise."""
-    sign = jnp.where(converted > 0.5, 1.0, -1.0)
-    # For a non-converter draw -w > fitted' with the same routine, by symmetry.
-    e = positive_normal_tail(key, -sign * fitted)
-    return fitted + sign * e
-
-
-def draw_sigma2(key: jax.Array, residual: jax.Array, weight: jax.Array, nu: jax.Array, lam: jax.Array) -> jax.Array:
-    """sigma2 ~ InvGamma((nu + n) / 2, (nu lam + sum r^2) / 2) over the weighted visitors."""
-    shape = 0.5 * (nu + weight.sum())
-    rate = 0.5 * (nu * lam + (weight * residual**2).sum())
-    return rate / jax.random.gamma(key, shape)
 
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
@@ -125,11 +101,7 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     Leaf variances are drawn only when ``spec.leaf_scale_shape`` is set and ``sample_scales``
     holds (the run holds them fixed through the first half of burn-in: see ``run.run_channel``)."""
     k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
-    residual, latent = state.residual, state.latent
-    if spec.probit:
-        fitted = latent - residual
-        latent = draw_latent(k_latent, fitted, data.target)
-        residual = latent - fitted
+    latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
     mu, mu_nodes, residual, mu_acc = sweep(
@@ -150,9 +122,7 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
-    sigma2 = state.sigma2
-    if not spec.probit:
-        sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)
+    sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var)
     return new, jnp.stack([mu_acc.mean(), tau_acc.mean()])
 
@@ -163,11 +133,7 @@ def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: Chan
     Leaf variances stay at their starting values: a warm start places the trees, the MCMC after it
     samples everything."""
     k_latent, k_mu, k_tau, k_sigma = jax.random.split(key, 4)
-    residual, latent = state.residual, state.latent
-    if spec.probit:
-        fitted = latent - residual
-        latent = draw_latent(k_latent, fitted, data.target)
-        residual = latent - fitted
+    latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
     mu, mu_nodes, residual = grow_from_root_sweep(
@@ -177,8 +143,6 @@ def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: Chan
     tau, tau_nodes, residual = grow_from_root_sweep(
         k_tau, state.tau, state.tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var), state.sigma2, spec.tau)
-    sigma2 = state.sigma2
-    if not spec.probit:
-        sigma2 = draw_sigma2(k_sigma, residual, data.weight, data.nu, data.lam)
+    sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     return state._replace(mu=mu, tau=tau, mu_nodes=mu_nodes, tau_nodes=tau_nodes, latent=latent,
                           residual=residual, sigma2=sigma2, mu_fit=mu_fit)

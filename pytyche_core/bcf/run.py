@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 
 import jax
@@ -19,17 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.extend.random import define_prng_impl
-from jax.scipy.special import ndtri
 from scipy import stats
 
 from .buckets import bucket_size, pad_rows
 from .config import BCFConfig
+from .families import OutcomeFamily
 from .forest import empty_forest
 from .models import (
     ChannelData,
     ChannelSpec,
     ChannelState,
-    draw_latent,
     fits,
     refresh_residual,
     step,
@@ -37,8 +35,6 @@ from .models import (
 )
 from .stored import StoredForests
 from .sweep import ForestPrior
-
-_PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 # The channel's random numbers come from XLA's own counter-based ThreeFry generator (one
@@ -78,9 +74,9 @@ class ChannelInputs:
     """Host arrays of one channel.
 
     ``bins`` uint8 [p, n]; ``n_bins`` [p]; ``arm`` int [n] (0 = control);
-    ``target`` float [n] (outcome, or 0/1 for probit); ``weight`` float [n]
+    ``target`` float [n] (the outcome as the family reads it: 0/1 for probit); ``weight`` float [n]
     (1 = in the likelihood, 0 = carried along for prediction only);
-    ``tau_allowed`` bool [p] (False for reserved design columns).
+    ``tau_allowed`` bool [p] (False for reserved design columns); ``family`` the outcome family.
     """
 
     bins: np.ndarray
@@ -90,7 +86,7 @@ class ChannelInputs:
     target: np.ndarray
     weight: np.ndarray
     tau_allowed: np.ndarray
-    probit: bool
+    family: OutcomeFamily
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,26 +109,12 @@ class ChannelDraws:
     seconds: float
 
 
-def _spec(config: BCFConfig, probit: bool, prior_only: bool = False) -> ChannelSpec:
+def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) -> ChannelSpec:
     return ChannelSpec(
         mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size)),
         tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size)),
-        probit=probit, prior_only=prior_only,
+        family=family, prior_only=prior_only,
         leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
-
-
-def probit_effect_scale(rate: float, config: BCFConfig) -> float:
-    """Prior sd of the treatment forest's sum on the latent scale, at the observed conversion rate.
-
-    The largest plausible effect is the smaller of an absolute change ``probit_delta_max`` mapped
-    at the steepest point of the probit (phi(0)), and a relative lift ``probit_max_relative_lift``
-    of the observed rate mapped at that rate: at a 3% rate a doubling is 0.33 on the latent
-    scale, where the absolute rule alone would allow 2.26 (3% -> 62%).
-    """
-    absolute = config.probit_delta_max / _PHI0
-    lifted = min(rate * (1.0 + config.probit_max_relative_lift), 0.999)
-    relative = float(ndtri(lifted) - ndtri(rate))
-    return min(absolute, relative)
 
 
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
@@ -140,27 +122,11 @@ def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData,
     w = inputs.weight.astype(np.float64)
     if w.sum() <= 0:
         raise ValueError("no visitor carries weight in this channel. Fix: pass data with at least one outcome.")
-    y = inputs.target.astype(np.float64)
     k = inputs.n_arms
-    if inputs.probit:
-        rate = float((w * y).sum() / w.sum())
-        if not 0.0 < rate < 1.0:
-            raise ValueError(f"the binary outcome is constant (rate {rate}). Fix: a probit fit needs both "
-                             "conversions and non-conversions.")
-        centre, scale, offset = 0.0, 1.0, float(ndtri(rate))
-        mu_var = config.mu_leaf_scale / config.mu_trees
-        tau_var = config.tau_leaf_scale * probit_effect_scale(rate, config) ** 2 / config.tau_trees
-        target = y
-    else:
-        centre = float((w * y).sum() / w.sum())
-        var = float((w * (y - centre) ** 2).sum() / w.sum())
-        if not var > 0:
-            raise ValueError("the outcome is constant over the fitted visitors. Fix: nothing to model; "
-                             "check the data.")
-        scale, offset = math.sqrt(var), 0.0
-        mu_var = config.mu_leaf_scale * 2.0 / config.mu_trees
-        tau_var = config.tau_leaf_scale * 0.5 / config.tau_trees
-        target = np.where(w > 0, (y - centre) / scale, 0.0)
+    scaled = inputs.family.model_scale(inputs.target.astype(np.float64), w, config)
+    centre, scale, offset, target = scaled.centre, scaled.scale, scaled.offset, scaled.target
+    mu_var = config.mu_leaf_scale * scaled.mu_var
+    tau_var = config.tau_leaf_scale * scaled.tau_var
     nu = config.sigma_nu
     lam = stats.chi2.ppf(1.0 - config.sigma_quantile, nu) / nu  # P(sigma2 < 1) = quantile, target sd 1
     tau_bins = np.where(inputs.tau_allowed, inputs.n_bins, 1)
@@ -178,10 +144,11 @@ def _node_dtype(depth: int):
     return jnp.uint8 if 2 ** (depth + 1) <= 256 else jnp.int16
 
 
-def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int, probit: bool) -> ChannelState:
-    """Every tree a root at 0; the latent utilities drawn given the offset (probit)."""
+def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int,
+               family: OutcomeFamily) -> ChannelState:
+    """Every tree a root at 0; the family's starting latent (probit: utilities given the offset)."""
     n = data.target.shape[0]
-    latent = draw_latent(key, jnp.full(n, data.offset), data.target) if probit else data.target
+    latent = family.start(key, data.offset, data.target)
     dtype = _node_dtype(config.max_depth)
     return ChannelState(
         mu=empty_forest(config.mu_trees, config.max_depth, 1),
@@ -240,9 +207,9 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     if config.pad_to_buckets:
         inputs = pad_rows(inputs, bucket_size(n_visitors))
     data, centre, scale = _device_data(inputs, config)
-    spec = _spec(config, inputs.probit, prior_only)
+    spec = _spec(config, inputs.family, prior_only)
     k_init, k_run = jax.random.split(_channel_key(key))
-    states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.probit))(
+    states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.family))(
         jax.random.split(k_init, config.chains))
     if config.warm_start > 0 and not prior_only:
         states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start)

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from ..bcf.families import OutcomeFamily
 from ..bcf.run import ChannelDraws
 from ..bcf.stored import predict_forests
 
@@ -23,7 +24,7 @@ class ChannelFits:
     """One channel: a single joint fit, or one fit per treatment (independent pooling)."""
 
     fits: tuple[ChannelDraws, ...]
-    probit: bool
+    family: OutcomeFamily
 
     @property
     def joint(self) -> bool:
@@ -71,3 +72,10 @@ class ChannelFits:
     def sigma2_for(self, j: int) -> np.ndarray:
         fit, _ = self._source(j)
         return fit.sigma2.reshape(-1)
+
+    def levels(self, j: int, *, training: tuple[np.ndarray, np.ndarray] | None = None,
+               rows: slice | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Expected outcome per draw under control and under arm j+1, each [S, n], by the channel's family."""
+        base, arm = self.predictors(j, training=training, rows=rows)
+        sigma2 = self.sigma2_for(j)
+        return self.family.mean(base, sigma2), self.family.mean(arm, sigma2)

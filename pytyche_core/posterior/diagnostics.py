@@ -53,8 +53,8 @@ def inference_data(result: BCFResult, n_visitors: int = 50, seed: int = 0) -> az
     Posterior group, all float64 with leading dims ``(chain, draw)``:
 
     - ``sigma2_<channel>`` ``[chain, draw]`` for each Gaussian channel
-      (``order_value``, ``outcome``; probit channels have sigma^2 = 1 and
-      none); ``[chain, draw, treatment]`` under independent pooling, where
+      (``order_value``, ``outcome``; families without a sampled noise
+      variance, such as probit, have none); ``[chain, draw, treatment]`` under independent pooling, where
       each treatment's fit has its own;
     - ``average_effect`` ``[chain, draw, treatment]``: per draw, the mean over
       training visitors of ``result.cate_samples`` (metric units);
@@ -68,7 +68,7 @@ def inference_data(result: BCFResult, n_visitors: int = 50, seed: int = 0) -> az
     posterior: dict[str, np.ndarray] = {}
     dims: dict[str, list[str]] = {}
     for channel, fits in result.channel_fits.items():
-        if fits.probit:
+        if not fits.family.noise:
             continue
         sigma2 = np.stack([f.sigma2 for f in fits.fits], axis=-1).astype(np.float64)
         if fits.joint:

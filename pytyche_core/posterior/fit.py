@@ -16,6 +16,7 @@ import numpy as np
 from ..bcf.compile_cache import use_default_compilation_cache
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, build_design
+from ..bcf.families import GAUSSIAN, LOGNORMAL, PROBIT, OutcomeFamily
 from ..bcf.run import ChannelDraws, ChannelInputs, run_channel
 from ..bcf.stored import predict_forests
 from ..contracts import MetricFamily, ObservedExperimentData
@@ -28,7 +29,8 @@ _MODELS = {MetricFamily.HURDLE_REAL: "hurdle", MetricFamily.BINARY: "binary", Me
 
 
 def _run_on_rows(design: ModelDesign, rows: np.ndarray, arm: np.ndarray, n_arms: int, target: np.ndarray,
-                 probit: bool, config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelDraws:
+                 family: OutcomeFamily, config: BCFConfig, key: jax.Array, progress: bool,
+                 label: str) -> ChannelDraws:
     """Sample on the visitors ``rows`` only, then give every visitor its draws.
 
     Visitors outside the likelihood (non-converters for order value, other
@@ -39,7 +41,7 @@ def _run_on_rows(design: ModelDesign, rows: np.ndarray, arm: np.ndarray, n_arms:
     every = rows.size == design.n_visitors
     inputs = ChannelInputs(bins=design.binned.bins[:, rows], n_bins=design.binned.n_bins, arm=arm[rows],
                            n_arms=n_arms, target=target[rows].astype(np.float32),
-                           weight=np.ones(rows.size, np.float32), tau_allowed=design.tau_allowed, probit=probit)
+                           weight=np.ones(rows.size, np.float32), tau_allowed=design.tau_allowed, family=family)
     draws = run_channel(inputs, config, key, progress=progress, label=label)
     if every:
         return draws
@@ -48,20 +50,20 @@ def _run_on_rows(design: ModelDesign, rows: np.ndarray, arm: np.ndarray, n_arms:
                                tau=(draws.scale * tau).astype(np.float32))
 
 
-def _channel(design: ModelDesign, target: np.ndarray, in_likelihood: np.ndarray, probit: bool, pooling: str,
-             config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelFits:
+def _channel(design: ModelDesign, target: np.ndarray, in_likelihood: np.ndarray, family: OutcomeFamily,
+             pooling: str, config: BCFConfig, key: jax.Array, progress: bool, label: str) -> ChannelFits:
     """One channel: a joint fit over all arms, or one control-vs-arm fit per treatment."""
     if pooling == "joint":
         rows = np.flatnonzero(in_likelihood)
-        return ChannelFits((_run_on_rows(design, rows, design.arm, design.n_arms, target, probit, config, key,
-                                         progress, label),), probit)
+        return ChannelFits((_run_on_rows(design, rows, design.arm, design.n_arms, target, family, config, key,
+                                         progress, label),), family)
     fits = []
     for j, k in enumerate(jax.random.split(key, design.n_arms - 1), start=1):
         rows = np.flatnonzero(in_likelihood & ((design.arm == 0) | (design.arm == j)))
         pair_arm = (design.arm == j).astype(np.int32)
-        fits.append(_run_on_rows(design, rows, pair_arm, 2, target, probit, config, k, progress,
+        fits.append(_run_on_rows(design, rows, pair_arm, 2, target, family, config, k, progress,
                                  f"{label} ({design.arm_names[j]})"))
-    return ChannelFits(tuple(fits), probit)
+    return ChannelFits(tuple(fits), family)
 
 
 def _check_converters(observed: ObservedExperimentData, positive: np.ndarray, arm: np.ndarray,
@@ -121,21 +123,19 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
     k_conv, k_order = jax.random.split(jax.random.PRNGKey(seed))
     device = jax.default_backend()
     if model == "binary":
-        conversion = _channel(design, converted.astype(float), everyone, True, pooling, config, k_conv, progress,
+        conversion = _channel(design, converted.astype(float), everyone, PROBIT, pooling, config, k_conv, progress,
                               "conversion")
         info = FitInfo(pooling, seed, device, {"conversion": sum(f.seconds for f in conversion.fits)})
         return BinaryBCFResult(observed, config, design, info, conversion)
     if model == "continuous":
-        outcome = _channel(design, revenue, everyone, False, pooling, config, k_conv, progress, "outcome")
+        outcome = _channel(design, revenue, everyone, GAUSSIAN, pooling, config, k_conv, progress, "outcome")
         info = FitInfo(pooling, seed, device, {"outcome": sum(f.seconds for f in outcome.fits)})
         return ContinuousBCFResult(observed, config, design, info, outcome, "revenue")
     positive = converted & (revenue > 0)
     _check_converters(observed, positive, design.arm, config.min_leaf_size)
-    conversion = _channel(design, converted.astype(float), everyone, True, pooling, config, k_conv, progress,
+    conversion = _channel(design, converted.astype(float), everyone, PROBIT, pooling, config, k_conv, progress,
                           "conversion")
-    log_revenue = np.where(positive, np.log(np.where(positive, revenue, 1.0)), 0.0)
-    order = _channel(design, log_revenue, positive, False, pooling, config, k_order, progress,
-                     "order value")
+    order = _channel(design, revenue, positive, LOGNORMAL, pooling, config, k_order, progress, "order value")
     info = FitInfo(pooling, seed, device,
                    {"conversion": sum(f.seconds for f in conversion.fits),
                     "order_value": sum(f.seconds for f in order.fits)},

@@ -43,6 +43,7 @@ import pandas as pd
 from ..bcf.binning import BinnedCovariates, FeatureBins, apply_bins
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
+from ..bcf.families import family_named
 from ..bcf.run import ChannelDraws
 from ..bcf.stored import StoredForests, predict_forests
 from ..contracts import ContractViolation, ObservedExperimentData, VariantData
@@ -121,7 +122,7 @@ def _pack(result: BCFResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             arrays[f"{name}.{j}.acceptance"] = np.asarray(fit.acceptance, dtype=np.float32)
             entries.append({"centre": float(fit.centre), "scale": float(fit.scale), "offset": float(fit.offset),
                             "seconds": float(fit.seconds), "depth": int(fit.forests.depth)})
-        channels.append({"name": name, "probit": bool(fits.probit), "fits": entries})
+        channels.append({"name": name, "family": fits.family.name, "fits": entries})
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -273,7 +274,11 @@ def _channel(path: Path, entry: dict[str, Any], archive, bins: np.ndarray, confi
             mu=(centre + scale * (offset + mu)).astype(np.float32), tau=(scale * tau).astype(np.float32),
             sigma2=sigma2, forests=forests, centre=centre, scale=scale, offset=offset,
             acceptance=np.asarray(archive[prefix + "acceptance"]), seconds=float(scaling["seconds"])))
-    return ChannelFits(tuple(fits), bool(entry["probit"]))
+    try:
+        family = family_named(entry["family"])
+    except KeyError as err:
+        raise _damaged(path, f"channel {name!r} names an unknown outcome family ({err.args[0]})") from err
+    return ChannelFits(tuple(fits), family)
 
 
 def _unpack(path: Path, meta: dict[str, Any], archive) -> BCFResult:

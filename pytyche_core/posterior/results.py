@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from ..bcf.binning import apply_bins
 from ..bcf.config import BCFConfig
@@ -300,11 +299,11 @@ class ContinuousBCFResult(BCFResult):
 
     def _contrasts(self, j, new_bins, rows=None):
         pred = None if new_bins is None else self.outcome.predict_new(j, new_bins)
-        base, arm = self.outcome.predictors(j, training=pred, rows=rows)
+        base, arm = self.outcome.levels(j, training=pred, rows=rows)
         return {"total": arm - base}
 
     def _levels(self, j, rows):
-        return self.outcome.predictors(j, rows=rows)
+        return self.outcome.levels(j, rows=rows)
 
 
 class BinaryBCFResult(BCFResult):
@@ -322,12 +321,11 @@ class BinaryBCFResult(BCFResult):
 
     def _contrasts(self, j, new_bins, rows=None):
         pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
-        base, arm = self.conversion.predictors(j, training=pred, rows=rows)
-        return {"total": ndtr(arm) - ndtr(base)}
+        base, arm = self.conversion.levels(j, training=pred, rows=rows)
+        return {"total": arm - base}
 
     def _levels(self, j, rows):
-        base, arm = self.conversion.predictors(j, rows=rows)
-        return ndtr(base), ndtr(arm)
+        return self.conversion.levels(j, rows=rows)
 
 
 class HurdleBCFResult(BCFResult):
@@ -355,20 +353,16 @@ class HurdleBCFResult(BCFResult):
     def _contrasts(self, j, new_bins, rows=None):
         c_pred = None if new_bins is None else self.conversion.predict_new(j, new_bins)
         o_pred = None if new_bins is None else self.order_value.predict_new(j, new_bins)
-        eta0, eta = self.conversion.predictors(j, training=c_pred, rows=rows)
-        nu0, nu = self.order_value.predictors(j, training=o_pred, rows=rows)
-        half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
-        p0, p = ndtr(eta0), ndtr(eta)
-        m0, m = np.exp(nu0 + half_var), np.exp(nu + half_var)
+        p0, p = self.conversion.levels(j, training=c_pred, rows=rows)
+        m0, m = self.order_value.levels(j, training=o_pred, rows=rows)
         conversion_part = (p - p0) * m0
         order_part = p * (m - m0)
         return {"total": conversion_part + order_part, "conversion": conversion_part, "order_value": order_part}
 
     def _levels(self, j, rows):
-        eta0, eta = self.conversion.predictors(j, rows=rows)
-        nu0, nu = self.order_value.predictors(j, rows=rows)
-        half_var = 0.5 * self.order_value.sigma2_for(j)[:, None]
-        return ndtr(eta0) * np.exp(nu0 + half_var), ndtr(eta) * np.exp(nu + half_var)
+        p0, p = self.conversion.levels(j, rows=rows)
+        m0, m = self.order_value.levels(j, rows=rows)
+        return p0 * m0, p * m
 
     @property
     def rpv_cate_samples(self) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 
 from pytyche_core.bcf.buckets import MIN_BUCKET, bucket_size
 from pytyche_core.bcf.config import BCFConfig
+from pytyche_core.bcf.families import GAUSSIAN, PROBIT
 from pytyche_core.bcf.run import ChannelInputs, run_channel
 
 
@@ -30,7 +31,7 @@ def test_padding_rows_leave_the_draws_unchanged(probit):
     y = (bins[0] > 9) * 1.0 + (arm == 1) * 0.5 + rng.normal(0, 1, n)
     target = (y > 0.8) if probit else y
     inputs = ChannelInputs(bins, np.full(3, 20), arm, 3, target.astype(np.float32), np.ones(n, np.float32),
-                           np.ones(3, bool), probit)
+                           np.ones(3, bool), PROBIT if probit else GAUSSIAN)
     config = BCFConfig(mu_trees=10, tau_trees=5, burn_in=20, draws=10, chains=2, chunk=10)
     assert bucket_size(n) > n
     plain, padded = (run_channel(inputs, BCFConfig(**{**config.__dict__, "pad_to_buckets": pad}),

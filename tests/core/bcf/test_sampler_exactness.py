@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pytyche_core.bcf.families import draw_latent
 from pytyche_core.bcf.forest import empty_forest, is_leaf, leaf_of, node_ranges
-from pytyche_core.bcf.models import draw_latent
 from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep
 
 

@@ -24,9 +24,10 @@ import pytest
 from scipy import stats
 
 from pytyche_core.bcf.config import BCFConfig
+from pytyche_core.bcf.families import GAUSSIAN, draw_sigma2
 from pytyche_core.bcf.forest import empty_forest
 from pytyche_core.bcf.leaves import log_marginal
-from pytyche_core.bcf.models import ChannelData, ChannelSpec, draw_sigma2, step
+from pytyche_core.bcf.models import ChannelData, ChannelSpec, step
 from pytyche_core.bcf.run import init_state
 from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep
 
@@ -156,12 +157,12 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
                        tau_prior_var=jnp.array([0.0, 0.05, 0.05], jnp.float32),
                        nu=jnp.float32(3.0), lam=jnp.float32(0.5))
     spec = ChannelSpec(mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, 0.0),
-                       tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), probit=False,
+                       tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), family=GAUSSIAN,
                        leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
 
     def run(key):
         k0, k1 = jax.random.split(key)
-        state = init_state(k0, data, config, k, False)
+        state = init_state(k0, data, config, k, GAUSSIAN)
 
         def one(state, key):
             before = (state.mu_leaf_var[0], state.tau_leaf_var[1])
