@@ -78,8 +78,7 @@ def test_constant_effect_no_stable_segment_claims_a_spurious_effect(k):
     assert claimed <= 1, f"{claimed} of {len(SEEDS)} seeds had a stable segment claiming a spurious effect"
 
 
-@pytest.mark.parametrize("k", [pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=_SEGMENT_OVERCONFIDENCE)),
-                               3])
+@pytest.mark.parametrize("k", [2, 3])
 def test_constant_effect_routing_costs_at_most_its_tolerance(k):
     for seed in SEEDS:
         experiment = _run("constant", k, "realistic", seed=seed)

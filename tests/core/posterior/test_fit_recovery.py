@@ -245,6 +245,9 @@ def test_average_effect_coverage_with_poor_overlap(gaussian_experiment, gaussian
     assert ((rates >= 0.70) & (rates <= 0.90)).all(), f"coverage per arm {rates}"
 
 
+REALISTIC_GROUP_BOUND = {"conversion_rate": (0.6,), "revenue_per_visitor": (0.30, 0.50)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("metric,k,hte_scale", [("conversion_rate", 2, 0.007), ("revenue_per_visitor", 3, 0.28)])
 def test_group_effects_at_realistic_rates(metric, k, hte_scale, recovery_config):
@@ -254,21 +257,20 @@ def test_group_effects_at_realistic_rates(metric, k, hte_scale, recovery_config)
     rate; 16% of the baseline revenue per visitor). At the default spread even
     oracle groups barely show the heterogeneity at this size (the true
     benefit-vs-harm gap of revenue is 2 standard errors of its difference in
-    means), so a bound there would test luck. Measured over seeds 1-3:
-    quartile-group error 0.20-0.29 sd (binary), 0.17-0.38 sd (hurdle); estimated
-    benefit-vs-harm gap 73-104% of the
-    true gap (binary), 72-100% (hurdle).
+    means), so a bound there would test luck. Measured (data seed 1, fit seed
+    0, after the probit prior moved to the observed rate): quartile-group
+    error 0.49 sd (binary; 0.35 under the old prior), 0.14 / 0.39 (hurdle arms
+    1 / 2); shrunk halfway 0.71, 0.46 / 0.59; estimated benefit-vs-harm gap
+    53% of the true gap (binary), 110% / 105% (hurdle).
     """
     observed, truth = pt.simulate(scenario("reversal", k=k, metric=metric, profile="realistic",
                                            hte_scale=hte_scale).config(200_000, seed=1))
     estimate = pt.fit(observed, config=recovery_config, seed=0).cate_samples.mean(axis=1)
     for j in range(k - 1):
         t, e = truth.contrasts()[:, j], estimate[:, j]
-        assert group_error(e, t, quartile_groups(t)) < 0.6, f"arm {j + 1}"
+        bound = REALISTIC_GROUP_BOUND[metric][j]
+        assert group_error(e, t, quartile_groups(t)) < bound, f"arm {j + 1}"
         benefit = t > 0
         true_gap = t[benefit].mean() - t[~benefit].mean()
         assert e[benefit].mean() - e[~benefit].mean() > 0.5 * true_gap, f"arm {j + 1}"
-        worse = shrunk_halfway(e)
-        print(f"arm {j + 1}: group error {group_error(e, t, quartile_groups(t)):.3f}, shrunk halfway "
-              f"{group_error(worse, t, quartile_groups(t)):.3f}")
-        assert group_error(worse, t, quartile_groups(t)) > 0.6
+        assert group_error(shrunk_halfway(e), t, quartile_groups(t)) > bound, f"arm {j + 1}: no teeth"
