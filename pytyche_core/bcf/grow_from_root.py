@@ -16,6 +16,8 @@ column); cumulative sums over bins give every cut's two children at once.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -106,9 +108,17 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
     return Forest(var, cut, leaf), node.astype(node_dtype)
 
 
+class GrowResult(NamedTuple):
+    """A forest after a grow-from-root sweep: its trees, ``nodes`` [m, n] and the ``residual`` [n]."""
+
+    forest: Forest
+    nodes: jax.Array
+    residual: jax.Array
+
+
 def grow_from_root_sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
-                         sigma2: jax.Array, prior: ForestPrior):
-    """Regrow every tree of ``forest`` in turn on its partial residual; returns (forest, nodes, residual)."""
+                         sigma2: jax.Array, prior: ForestPrior) -> GrowResult:
+    """Regrow every tree of ``forest`` in turn on its partial residual."""
     m, _, n_cols = forest.leaf.shape
     column = data.column.astype(jnp.uint32)
 
@@ -121,7 +131,7 @@ def grow_from_root_sweep(key: jax.Array, forest: Forest, nodes: jax.Array, resid
         return partial - fit, (tree, new_nodes)
 
     residual, (trees, nodes) = lax.scan(one_tree, residual, (jax.random.split(key, m), forest.leaf, nodes))
-    return trees, nodes, residual
+    return GrowResult(trees, nodes, residual)
 
 
-__all__ = ["grow_from_root_sweep", "grow_tree"]
+__all__ = ["GrowResult", "grow_from_root_sweep", "grow_tree"]

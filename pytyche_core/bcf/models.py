@@ -54,6 +54,13 @@ class ChannelState(NamedTuple):
     tau_leaf_var: jax.Array  # float32 [K]: the same per arm column (control 0)
 
 
+class Acceptance(NamedTuple):
+    """Mean acceptance rate of the tree moves of each forest: scalars in a step, [blocks] per run."""
+
+    mu: jax.Array
+    tau: jax.Array
+
+
 class ChannelSpec(NamedTuple):
     """Static (hashable) settings of a channel's step."""
 
@@ -94,7 +101,7 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
 
 
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
-         sample_scales: jax.Array | bool = True) -> tuple[ChannelState, jax.Array]:
+         sample_scales: jax.Array | bool = True) -> tuple[ChannelState, Acceptance]:
     """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> every tau tree ->
     [tau leaf variances] -> [sigma2]. Returns acceptance rates.
 
@@ -124,7 +131,7 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
                                                                    spec.leaf_scale_shape), tau_leaf_var)
     sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var)
-    return new, jnp.stack([mu_acc.mean(), tau_acc.mean()])
+    return new, Acceptance(mu=mu_acc.mean(), tau=tau_acc.mean())
 
 
 def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec) -> ChannelState:

@@ -1,7 +1,8 @@
-"""Running a channel: init, blocks of jitted iterations over vectorised chains, draws to the host.
+"""Running a channel: the host loop over blocks of jitted iterations, draws back to the host.
 
-``init`` builds one chain's state, ``models.step`` advances it, and this
-module owns the loop: a jitted block of ``chunk * thin`` iterations (a
+The outcome's transform and prior scaling are the family's (``families.py``),
+the random numbers the generator's (``rng.py``). ``init_state`` builds one
+chain's state, ``models.step`` advances it, and this module owns the loop: a jitted block of ``chunk * thin`` iterations (a
 ``lax.scan``, chains ``vmap``-ed) that returns ``chunk`` kept draws, called
 repeatedly from the host so device memory stays bounded and progress can be
 shown. One compilation serves burn-in and sampling.
@@ -16,8 +17,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
-from jax.extend.random import define_prng_impl
 from scipy import stats
 
 from .buckets import bucket_size, pad_rows
@@ -25,6 +24,7 @@ from .config import BCFConfig
 from .families import OutcomeFamily
 from .forest import empty_forest
 from .models import (
+    Acceptance,
     ChannelData,
     ChannelSpec,
     ChannelState,
@@ -33,40 +33,9 @@ from .models import (
     step,
     warm_step,
 )
+from .rng import channel_key
 from .stored import StoredForests
 from .sweep import ForestPrior
-
-
-# The channel's random numbers come from XLA's own counter-based ThreeFry generator (one
-# RngBitGenerator op per draw). JAX's threefry keys compile, on CPU, to a loop per call site:
-# the generator op halves a block's kernels and runs faster (a quarter off at n = 1000). A key is a
-# 128-bit generator state; a split hands each child four fresh words of its parent's stream.
-def _xla_threefry_bits(key: jax.Array, bit_width: int, shape: tuple[int, ...]) -> jax.Array:
-    dtype = {8: jnp.uint8, 16: jnp.uint16, 32: jnp.uint32, 64: jnp.uint64}[bit_width]
-    return lax.rng_bit_generator(key, shape, dtype, algorithm=lax.RandomAlgorithm.RNG_THREE_FRY)[1]
-
-
-def _xla_threefry_split(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    return _xla_threefry_bits(key, 32, (*shape, 4))
-
-
-def _xla_threefry_fold_in(key: jax.Array, data: jax.Array) -> jax.Array:
-    salt = jnp.stack([jnp.uint32(0), jnp.uint32(0), jnp.uint32(0), data.astype(jnp.uint32)])
-    return _xla_threefry_split(key ^ salt, ())
-
-
-def _xla_threefry_seed(seed: jax.Array) -> jax.Array:
-    return _xla_threefry_split(jnp.stack([jnp.uint32(0), jnp.uint32(0), jnp.uint32(0), seed.astype(jnp.uint32)]), ())
-
-
-_XLA_THREEFRY = define_prng_impl(key_shape=(4,), seed=_xla_threefry_seed, split=_xla_threefry_split,
-                                 random_bits=_xla_threefry_bits, fold_in=_xla_threefry_fold_in,
-                                 name="pytyche_xla_threefry")
-
-
-def _channel_key(key: jax.Array) -> jax.Array:
-    """The caller's key (any JAX key) as a key of the channel's generator."""
-    return jax.random.wrap_key_data(jax.random.bits(key, (4,), jnp.uint32), impl=_XLA_THREEFRY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +74,7 @@ class ChannelDraws:
     centre: float           # outcome = centre + scale * model scale
     scale: float
     offset: float           # model-scale intercept (probit: Phi^-1 of the observed rate)
-    acceptance: np.ndarray  # [blocks, 2]: mean acceptance of mu and tau moves
+    acceptance: Acceptance  # mu, tau: [blocks] mean acceptance of each forest's moves per block
     seconds: float
 
 
@@ -180,10 +149,10 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Ar
         states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
         mu, tau = jax.lax.cond(keep, jax.vmap(fits), _no_fits, states)
         kept = (mu, tau, states.sigma2, states.mu, states.tau)
-        return states, (kept, acceptance.mean(axis=(0, 1)))
+        return states, (kept, jax.tree.map(lambda a: a.mean(axis=(0, 1)), acceptance))  # over thin, chains
 
     states, (kept, acceptance) = jax.lax.scan(one_draw, states, jax.random.split(key, chunk))
-    return states, kept, acceptance.mean(axis=0)
+    return states, kept, jax.tree.map(lambda a: a.mean(axis=0), acceptance)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "sweeps"), donate_argnums=(0,))
@@ -208,7 +177,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         inputs = pad_rows(inputs, bucket_size(n_visitors))
     data, centre, scale = _device_data(inputs, config)
     spec = _spec(config, inputs.family, prior_only)
-    k_init, k_run = jax.random.split(_channel_key(key))
+    k_init, k_run = jax.random.split(channel_key(key))
     states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.family))(
         jax.random.split(k_init, config.chains))
     if config.warm_start > 0 and not prior_only:
@@ -232,7 +201,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         sample_scales = jnp.asarray(b >= burn_blocks // 2)
         states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), sample_scales, spec=spec,
                                    chunk=config.chunk, thin=config.thin)
-        acceptance.append(np.asarray(acc))
+        acceptance.append((float(acc.mu), float(acc.tau)))
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk
             m_draw, t_draw, s_draw = (np.asarray(x) for x in kept[:3])  # [chunk, chains, ...]
@@ -251,4 +220,5 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     sigma2 = scale**2 * sigma2[:, keep]
     return ChannelDraws(mu=mu.astype(np.float32), tau=tau.astype(np.float32), sigma2=sigma2.astype(np.float32),
                         forests=forests.first(config.draws), centre=centre, scale=scale, offset=offset,
-                        acceptance=np.array(acceptance), seconds=time.perf_counter() - started)
+                        acceptance=Acceptance(*np.array(acceptance, np.float32).reshape(-1, 2).T),
+                        seconds=time.perf_counter() - started)

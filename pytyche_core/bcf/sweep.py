@@ -189,9 +189,19 @@ def _apply(forest: Forest, moves: Move, accepted: jax.Array, leaf: jax.Array) ->
     return Forest(var, cut, leaf)
 
 
+class SweepResult(NamedTuple):
+    """A forest after one sweep: its trees, each visitor's leaf per tree ``nodes`` [m, n], the
+    ``residual`` [n] after the new fit, and which trees' moves were ``accepted`` (bool [m])."""
+
+    forest: Forest
+    nodes: jax.Array
+    residual: jax.Array
+    accepted: jax.Array
+
+
 def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
-          sigma2: jax.Array, prior: ForestPrior, *, prior_only: bool = False):
-    """Update every tree of ``forest`` once; returns (forest, nodes, residual, accepted [m]).
+          sigma2: jax.Array, prior: ForestPrior, *, prior_only: bool = False) -> SweepResult:
+    """Update every tree of ``forest`` once.
 
     ``nodes`` [m, n] holds each visitor's leaf per tree; ``residual`` [n] is
     the target minus the offset and every forest's fit.
@@ -226,4 +236,4 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     (residual, nodes, pending, fine), (leaf, accepted) = lax.scan(
         one_tree, carry, (jnp.arange(m), log_u, normals, forest.leaf, moves))
     residual = residual - take(pending, _flat(fine, data.column, n_cols))
-    return _apply(forest, moves, accepted, leaf), nodes, residual, accepted
+    return SweepResult(_apply(forest, moves, accepted, leaf), nodes, residual, accepted)

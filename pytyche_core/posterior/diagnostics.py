@@ -108,12 +108,12 @@ def acceptance_table(result: BCFResult) -> pd.DataFrame:
     rows = []
     for channel, fits in result.channel_fits.items():
         for j, fit in enumerate(fits.fits):
-            acceptance = np.asarray(fit.acceptance, dtype=np.float64)  # [blocks, 2]
-            kept = acceptance[burn_blocks:] if acceptance.shape[0] > burn_blocks else acceptance
-            for f, forest in enumerate(("mu", "tau")):
+            for forest in ("mu", "tau"):
+                rates = np.asarray(getattr(fit.acceptance, forest), dtype=np.float64)  # [blocks]
+                kept = rates[burn_blocks:] if rates.shape[0] > burn_blocks else rates
                 rows.append({"variable": "acceptance", "channel": channel, "forest": forest,
                              "treatment": "" if fits.joint else result.treatment_names[j],
-                             "acceptance": float(kept[:, f].mean())})
+                             "acceptance": float(kept.mean())})
     return pd.DataFrame(rows)
 
 

@@ -44,6 +44,7 @@ from ..bcf.binning import BinnedCovariates, FeatureBins, apply_bins
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
 from ..bcf.families import family_named
+from ..bcf.models import Acceptance
 from ..bcf.run import ChannelDraws
 from ..bcf.stored import StoredForests, predict_forests
 from ..contracts import ContractViolation, ObservedExperimentData, VariantData
@@ -119,7 +120,8 @@ def _pack(result: BCFResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             for field, values in fit.forests.arrays().items():
                 arrays[f"{name}.{j}.{field}"] = values
             arrays[f"{name}.{j}.sigma2"] = np.asarray(fit.sigma2, dtype=np.float32)
-            arrays[f"{name}.{j}.acceptance"] = np.asarray(fit.acceptance, dtype=np.float32)
+            arrays[f"{name}.{j}.acceptance"] = np.stack([fit.acceptance.mu, fit.acceptance.tau], axis=1
+                                                        ).astype(np.float32)  # [blocks, 2]: mu, tau
             entries.append({"centre": float(fit.centre), "scale": float(fit.scale), "offset": float(fit.offset),
                             "seconds": float(fit.seconds), "depth": int(fit.forests.depth)})
         channels.append({"name": name, "family": fits.family.name, "fits": entries})
@@ -273,7 +275,8 @@ def _channel(path: Path, entry: dict[str, Any], archive, bins: np.ndarray, confi
         fits.append(ChannelDraws(
             mu=(centre + scale * (offset + mu)).astype(np.float32), tau=(scale * tau).astype(np.float32),
             sigma2=sigma2, forests=forests, centre=centre, scale=scale, offset=offset,
-            acceptance=np.asarray(archive[prefix + "acceptance"]), seconds=float(scaling["seconds"])))
+            acceptance=Acceptance(*np.asarray(archive[prefix + "acceptance"], dtype=np.float32).T),
+            seconds=float(scaling["seconds"])))
     try:
         family = family_named(entry["family"])
     except KeyError as err:
