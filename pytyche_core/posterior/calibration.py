@@ -24,9 +24,7 @@ Intervals throughout are central: ``[Q(0.5 - p/2), Q(0.5 + p/2)]`` with
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -528,23 +526,24 @@ def split_calibrated_parts(total: np.ndarray, calibrated: np.ndarray, conversion
 
 # -- applying to a fitted result ----------------------------------------------------------------
 
-class _CalibratedPredict:
-    """``predict`` of a calibrated result: the raw forests' draws for new visitors, then the same correction."""
+@dataclasses.dataclass(frozen=True)
+class AppliedCalibration:
+    """A calibration as a result carries it: the artifact and the method applied (``remap`` / ``scale``)."""
 
-    def __init__(self, raw_predict: Any, calibration: IntervalCalibration, method: str) -> None:
-        self._raw, self._calibration, self._method = raw_predict, calibration, method
+    calibration: IntervalCalibration
+    method: str
 
-    def __call__(self, visitors: Any) -> np.ndarray:
-        """Calibrated effect draws ``(len(visitors), S, K-1)`` for new visitors."""
-        return calibrate_draws(self._raw(visitors), self._calibration, self._method)
+    def draws(self, samples: np.ndarray) -> np.ndarray:
+        """``samples`` corrected: ``calibrate_draws(samples, calibration, method)``."""
+        return calibrate_draws(samples, self.calibration, self.method)
 
-
-def _drop_cached(result: Any) -> None:
-    """Forget every ``functools.cached_property`` value a shallow copy inherited (all derive from raw draws)."""
-    for klass in type(result).__mro__:
-        for name, member in vars(klass).items():
-            if isinstance(member, functools.cached_property):
-                result.__dict__.pop(name, None)
+    def effects(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A result's training effects corrected; a hurdle's parts still add up to the total."""
+        out = {"total": self.draws(raw["total"])}
+        if "conversion" in raw:
+            out["conversion"], out["order_value"] = split_calibrated_parts(
+                raw["total"], out["total"], raw["conversion"], raw["order_value"])
+        return out
 
 
 def apply_calibration(result: BCFResult, calibration: IntervalCalibration, *,
@@ -566,9 +565,8 @@ def apply_calibration(result: BCFResult, calibration: IntervalCalibration, *,
     Diagnostics and persistence still see the raw sampler output; a
     calibrated result cannot be saved (save the raw one and re-apply).
     """
-    from .results import BCFResult
-
-    if not isinstance(result, BCFResult):
+    with_calibration = getattr(result, "with_calibration", None)
+    if with_calibration is None:
         raise TypeError(f"apply_calibration: expected a fitted BCF result, got {type(result).__name__}")
     if not isinstance(calibration, IntervalCalibration):
         raise TypeError(f"apply_calibration: expected an IntervalCalibration, got {type(calibration).__name__}. "
@@ -581,21 +579,10 @@ def apply_calibration(result: BCFResult, calibration: IntervalCalibration, *,
         raise ValueError("apply_calibration: 'remap' was fitted on average effects, and a per-visitor rank map "
                          "does not carry over to averages of visitors. Fix: use method='scale', or an artifact "
                          "fitted with target='visitor'.")
-    raw = result._training_effects
-    effects = {"total": calibrate_draws(raw["total"], calibration, method)}
-    if "conversion" in raw:
-        effects["conversion"], effects["order_value"] = split_calibrated_parts(
-            raw["total"], effects["total"], raw["conversion"], raw["order_value"])
-    out = copy.copy(result)
-    _drop_cached(out)
-    out._training_effects = effects  # the cached property's slot on the copy only
-    out.is_calibrated = True
-    out.calibration = calibration
-    out.calibration_method = method
-    out.predict = _CalibratedPredict(result.predict, calibration, method)
-    return out
+    return with_calibration(AppliedCalibration(calibration, method))
 
 
-__all__ = ["DEFAULT_LEVELS", "FORMAT_VERSION", "REMAP_CAP", "CalibrationFileError", "CalibrationProvenance",
+__all__ = ["DEFAULT_LEVELS", "FORMAT_VERSION", "REMAP_CAP", "AppliedCalibration", "CalibrationFileError",
+           "CalibrationProvenance",
            "IntervalCalibration", "apply_calibration", "calibrate_draws", "coverage_curve",
            "fit_interval_calibration", "split_calibrated_parts"]

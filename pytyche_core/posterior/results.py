@@ -10,6 +10,7 @@ and ``diagnostics``. S = chains x draws, chain-major.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import os
@@ -30,6 +31,7 @@ from ..contracts import (
     PolicyTreeResult,
     RecommendationSummary,
 )
+from .calibration import AppliedCalibration, IntervalCalibration, apply_calibration
 from .channels import ChannelFits
 from .evaluation import PolicyValue
 
@@ -60,7 +62,32 @@ class BCFResult:
         self.config = config
         self.design = design
         self.info = info
-        self.is_calibrated = False
+        #: The interval calibration this result's effect draws carry (``with_calibration``), or None.
+        self.applied_calibration: AppliedCalibration | None = None
+
+    # -- calibration ----------------------------------------------------------------------
+    @property
+    def is_calibrated(self) -> bool:
+        return self.applied_calibration is not None
+
+    @property
+    def calibration(self) -> IntervalCalibration | None:
+        return None if self.applied_calibration is None else self.applied_calibration.calibration
+
+    @property
+    def calibration_method(self) -> str | None:
+        return None if self.applied_calibration is None else self.applied_calibration.method
+
+    def with_calibration(self, applied: AppliedCalibration) -> BCFResult:
+        """This result with ``applied`` declared: the same fit, whose effect draws (training and
+        ``predict``) come out corrected. The raw draws already computed are shared, not redone."""
+        if self.is_calibrated:
+            raise ValueError("with_calibration: this result is already calibrated. Fix: start from the raw "
+                             "result it was made from.")
+        out = copy.copy(self)
+        out.__dict__.pop("_training_effects", None)
+        out.applied_calibration = applied
+        return out
 
     # -- shape --------------------------------------------------------------------------
     @property
@@ -108,8 +135,13 @@ class BCFResult:
         return out
 
     @functools.cached_property
-    def _training_effects(self) -> dict[str, np.ndarray]:
+    def _raw_effects(self) -> dict[str, np.ndarray]:
         return self._stack(None)
+
+    @functools.cached_property
+    def _training_effects(self) -> dict[str, np.ndarray]:
+        raw = self._raw_effects
+        return raw if self.applied_calibration is None else self.applied_calibration.effects(raw)
 
     @property
     def cate_samples(self) -> np.ndarray:
@@ -135,7 +167,8 @@ class BCFResult:
         return apply_bins(frame[list(names)], self.design.binned.features)
 
     def predict(self, visitors: pd.DataFrame) -> np.ndarray:
-        """Effect draws ``(len(visitors), S, K-1)`` for new visitors, from the stored forests.
+        """Effect draws ``(len(visitors), S, K-1)`` for new visitors, from the stored forests
+        (corrected by the result's calibration, if it carries one).
 
         Missing propensity columns (visitors not yet assigned) take the
         training mean: the prognostic forest uses them, the effect forest never does.
@@ -143,7 +176,8 @@ class BCFResult:
         bins = self._bins_for(visitors)
         if bins.shape[1] == 0:
             return np.empty((0, self.n_draws, len(self.treatment_names)), dtype=np.float32)
-        return self._stack(bins)["total"]
+        draws = self._stack(bins)["total"]
+        return draws if self.applied_calibration is None else self.applied_calibration.draws(draws)
 
     def _levels(self, j: int, rows: slice) -> tuple[np.ndarray, np.ndarray]:
         """Expected outcome per draw under control and under arm j+1, each [S, rows], metric units."""
@@ -212,10 +246,7 @@ class BCFResult:
         ``calibration`` is an ``IntervalCalibration`` (fit with
         ``pytyche_core.experiment.run_calibration`` or loaded from its JSON
         artifact); ``method`` "remap" or "scale" (None: the artifact's own).
-        K >= 3 raises NotImplementedError.
         """
-        from .calibration import apply_calibration
-
         return apply_calibration(self, calibration, method=method)
 
     def policy_value(self, policy, *, use_outcome_model: bool = True) -> PolicyValue:

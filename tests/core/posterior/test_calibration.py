@@ -262,7 +262,7 @@ def test_apply_calibration_to_a_hurdle_fit(hurdle, overconfident_fit, method):
     out = apply_calibration(hurdle, overconfident_fit, method=method)
     assert type(out) is type(hurdle) and out is not hurdle
     assert out.is_calibrated and out.calibration is overconfident_fit and out.calibration_method == method
-    assert not hurdle.is_calibrated and not hasattr(hurdle, "calibration")
+    assert not hurdle.is_calibrated and hurdle.calibration is None and hurdle.calibration_method is None
     np.testing.assert_array_equal(hurdle.cate_samples, raw)  # the raw result is untouched
     new = out.cate_samples
     assert new.shape == raw.shape and new.dtype == np.float32
