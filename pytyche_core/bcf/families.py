@@ -155,6 +155,7 @@ class Gaussian(OutcomeFamily):
     """Continuous outcome, standardised; sigma^2 sampled; the mean is the linear predictor."""
 
     name: ClassVar[str] = "gaussian"
+    _neutral: ClassVar[float] = 0.0  # what rows outside the likelihood are transformed as
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return y
@@ -169,8 +170,6 @@ class Gaussian(OutcomeFamily):
         scale = math.sqrt(var)
         return ModelScale(target=np.where(w > 0, (y - centre) / scale, 0.0), centre=centre, scale=scale,
                           offset=0.0, mu_var=2.0 / config.mu_trees, tau_var=0.5 / config.tau_trees)
-
-    _neutral: ClassVar[float] = 0.0  # what rows outside the likelihood are transformed as
 
     def mean(self, eta, sigma2):
         return eta
