@@ -80,56 +80,17 @@ def run_pytyche(args: dict) -> dict:
             **score(effects, truth.contrasts()), **channel_scores(p0, dp, truth)}
 
 
-def _stochtree_channel(x, z, y, probit: bool, args: dict):
-    from stochtree import BCFModel, OutcomeModel
-
-    model = BCFModel()
-    general = {"propensity_covariate": "none", "adaptive_coding": False, "num_chains": args["chains"],
-               "random_seed": args["seed"]}
-    if probit:
-        general["outcome_model"] = OutcomeModel(outcome="binary", link="probit")
-    model.sample(x, z, y, num_gfr=0, num_burnin=args["burn_in"], num_mcmc=args["draws"], general_params=general,
-                 prognostic_forest_params={"num_trees": args["mu_trees"]},
-                 treatment_effect_forest_params={"num_trees": args["tau_trees"]})
-    return model
-
-
 def run_stochtree(args: dict) -> dict:
+    from peers import stochtree_hurdle, stochtree_sweeps
+
     observed, truth = simulate(args["scenario"], args["k"], args["profile"], args["n"], args["seed"])
-    visitors = observed.visitors()
-    features = list(observed.feature_names)
-    x = visitors[features].copy()
-    for name in features:  # stochtree one-hot encodes unordered categoricals; bools as numbers
-        if x[name].dtype == bool:
-            x[name] = x[name].astype(float)
-    arm = observed.arm_index()
-    z = np.column_stack([(arm == j).astype(float) for j in range(1, observed.n_arms)])
-    converted = visitors["converted"].to_numpy(dtype=bool)
-    revenue = visitors["revenue"].to_numpy(dtype=float)
-    positive = converted & (revenue > 0)
+    sweeps = stochtree_sweeps("matched", burn_in=args["burn_in"], draws=args["draws"], chains=args["chains"])
     started = time.perf_counter()
-    conversion = _stochtree_channel(x, z, converted.astype(float), True, args)
-    order = _stochtree_channel(x[positive].reset_index(drop=True), z[positive], np.log(revenue[positive]), False,
-                               args)
-    # Every visitor's draws: control and each arm, on both channels.
-    effects = []
-    eta0 = conversion.predict(x, np.zeros_like(z))["mu_hat"]
-    nu_pred = order.predict(x, np.zeros_like(z))
-    nu0 = nu_pred["mu_hat"]
-    tau_c = conversion.tau_hat_train
-    tau_o = nu_pred["tau_hat"]
-    # One treatment column (K = 2) comes back as (n, S): give it the arm axis.
-    tau_c, tau_o = (t if t.ndim == 3 else t[:, :, None] for t in (tau_c, tau_o))
-    half_var = 0.5 * order.global_var_samples[None, :]
-    p0, m0 = ndtr(eta0), np.exp(nu0 + half_var)
-    for j in range(z.shape[1]):
-        p, m = ndtr(eta0 + tau_c[:, :, j]), np.exp(nu0 + tau_o[:, :, j] + half_var)
-        effects.append(p * m - p0 * m0)
-    effects = np.stack(effects, axis=-1).astype(np.float32)
+    fit = stochtree_hurdle(observed, sweeps=sweeps, seed=args["seed"], trees=(args["mu_trees"], args["tau_trees"]))
     seconds = time.perf_counter() - started
-    dp = np.stack([(ndtr(eta0 + tau_c[:, :, j]) - p0).mean(axis=1) for j in range(z.shape[1])], axis=-1)
+    dp = (fit.p - fit.p0[:, :, None]).mean(axis=1)
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            **score(effects, truth.contrasts()), **channel_scores(p0.mean(axis=1), dp, truth)}
+            **score(fit.effects, truth.contrasts()), **channel_scores(fit.p0.mean(axis=1), dp, truth)}
 
 
 def in_own_process(fn, args: dict) -> dict:

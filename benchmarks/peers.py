@@ -12,6 +12,8 @@ shaped (n, S, K-1), so the benchmark scripts score every system the same way.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -53,8 +55,17 @@ def stochtree_sweeps(setting: str, *, burn_in: int = 200, draws: int = 100, chai
     raise ValueError(f"unknown stochtree setting {setting!r}. Fix: one of {STOCHTREE_SETTINGS}.")
 
 
-def stochtree_effects(observed, *, sweeps: dict, seed: int, trees: tuple[int, int] = (200, 50)) -> np.ndarray:
-    """Revenue-per-visitor contrast draws (n, S, K-1) of stochtree's BCF used as a hurdle model."""
+class StochtreeHurdle(NamedTuple):
+    """stochtree's two-part fit, every visitor: revenue-effect draws and the conversion channel's parts."""
+
+    effects: np.ndarray  # (n, S, K-1): revenue-per-visitor contrasts vs control
+    p0: np.ndarray       # (n, S): control conversion probability
+    p: np.ndarray        # (n, S, K-1): conversion probability under each treatment
+
+
+def stochtree_hurdle(observed, *, sweeps: dict, seed: int, trees: tuple[int, int] = (200, 50)) -> StochtreeHurdle:
+    """stochtree's BCF as a hurdle model: probit conversion for everyone, Gaussian log order value
+    for converters; per draw, revenue per visitor under arm k is Phi(eta_k) exp(nu_k + sigma^2 / 2)."""
     x, z = stochtree_design(observed)
     visitors = observed.visitors()
     converted = visitors["converted"].to_numpy(dtype=bool)
@@ -71,7 +82,13 @@ def stochtree_effects(observed, *, sweeps: dict, seed: int, trees: tuple[int, in
     # One treatment column comes back as (n, S): give it the arm axis.
     tau_conversion, tau_order = (t if t.ndim == 3 else t[:, :, None] for t in (tau_conversion, tau_order))
     half_var = 0.5 * order.global_var_samples[None, :]
-    base = ndtr(eta0) * np.exp(nu0 + half_var)
-    effects = [ndtr(eta0 + tau_conversion[:, :, j]) * np.exp(nu0 + tau_order[:, :, j] + half_var) - base
-               for j in range(z.shape[1])]
-    return np.stack(effects, axis=-1).astype(np.float32)
+    p0, m0 = ndtr(eta0), np.exp(nu0 + half_var)
+    p = np.stack([ndtr(eta0 + tau_conversion[:, :, j]) for j in range(z.shape[1])], axis=-1)
+    effects = np.stack([p[:, :, j] * np.exp(nu0 + tau_order[:, :, j] + half_var) - p0 * m0
+                        for j in range(z.shape[1])], axis=-1)
+    return StochtreeHurdle(effects.astype(np.float32), p0, p)
+
+
+def stochtree_effects(observed, *, sweeps: dict, seed: int, trees: tuple[int, int] = (200, 50)) -> np.ndarray:
+    """Revenue-per-visitor contrast draws (n, S, K-1) of stochtree's BCF used as a hurdle model."""
+    return stochtree_hurdle(observed, sweeps=sweeps, seed=seed, trees=trees).effects

@@ -26,20 +26,22 @@ from .forest import Forest, is_leaf, node_ranges
 from .leaves import log_marginal, posterior_draw
 from .sweep import ForestPrior, SweepData, take
 
+#: Histogram width per variable: bins are uint8, so every cut of every variable fits.
+_BINS = 256
+
 
 def _level_histogram(level_node: jax.Array, in_level: jax.Array, residual: jax.Array, data: SweepData,
                      width: int, n_cols: int) -> tuple[jax.Array, jax.Array]:
     """(sum, weight) per (node of the level, variable, bin, column): each [width, p, B, C]."""
     p, n = data.bins.shape
-    n_bins = 256
     column = data.column.astype(jnp.uint32)
     base = (level_node.astype(jnp.uint32) * p)[None, :] + jnp.arange(p, dtype=jnp.uint32)[:, None]  # [p, n]
-    index = ((base * n_bins + data.bins.astype(jnp.uint32)) * n_cols + column[None, :]).reshape(-1)
+    index = ((base * _BINS + data.bins.astype(jnp.uint32)) * n_cols + column[None, :]).reshape(-1)
     weight = jnp.where(in_level, data.weight, 0.0)
     pairs = lax.complex(weight * residual, weight)
-    table = jnp.zeros(width * p * n_bins * n_cols, pairs.dtype).at[index].add(
+    table = jnp.zeros(width * p * _BINS * n_cols, pairs.dtype).at[index].add(
         jnp.broadcast_to(pairs, (p, n)).reshape(-1), mode="promise_in_bounds")
-    table = table.reshape(width, p, n_bins, n_cols)
+    table = table.reshape(width, p, _BINS, n_cols)
     return table.real, table.imag
 
 
@@ -69,7 +71,7 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
 
         lo, hi = node_ranges(var, cut, n_bins, depth)
         lo, hi = lo[first:2 * first], hi[first:2 * first]                              # [width, p]
-        cuts = jnp.arange(256)[None, None, :]
+        cuts = jnp.arange(_BINS)[None, None, :]
         in_range = (cuts >= lo[:, :, None]) & (cuts < hi[:, :, None])
         big_enough = (left_count.sum(-1) >= prior.min_leaf) & (right_count.sum(-1) >= prior.min_leaf) \
             & (left_count.sum(-1) > 0) & (right_count.sum(-1) > 0)
@@ -89,7 +91,7 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
         weights = jnp.concatenate([stay_weight[:, None], split_weight.reshape(width, -1)], axis=1)
         choice = jnp.argmax(weights + jax.random.gumbel(keys[d], weights.shape, weights.dtype), axis=1)
         split = alive & (choice > 0)
-        chosen_var, chosen_cut = (choice - 1) // 256, (choice - 1) % 256
+        chosen_var, chosen_cut = (choice - 1) // _BINS, (choice - 1) % _BINS
         var = var.at[slots].set(jnp.where(split, chosen_var, -1).astype(jnp.int32))
         cut = cut.at[slots].set(jnp.where(split, chosen_cut, 0).astype(jnp.int32))
         # Visitors of a node that split move to its child.

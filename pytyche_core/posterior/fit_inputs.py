@@ -55,24 +55,24 @@ def select_features(observed: ObservedExperimentData, features: Sequence[str]) -
     return ObservedExperimentData(observed.experiment_id, observed.metric, tuple(variants))
 
 
-def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(np.corrcoef(stats.rankdata(a), stats.rankdata(b))[0, 1])
+def _ranks(values: np.ndarray) -> np.ndarray | None:
+    """Ranks of ``values``, or None for a constant column (no correlation to speak of)."""
+    return None if np.ptp(values) == 0 else stats.rankdata(values)
 
 
 def check_no_outcome_copies(observed: ObservedExperimentData) -> None:
     """Refuse numeric or boolean features whose ranks track revenue or conversion almost exactly."""
     visitors = observed.visitors()
-    outcomes = {"revenue": visitors["revenue"].to_numpy(dtype=float),
-                "converted": visitors["converted"].to_numpy(dtype=float)}
+    outcome_ranks = {name: _ranks(visitors[name].to_numpy(dtype=float)) for name in ("revenue", "converted")}
     for name in observed.feature_names:
         column = visitors[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             continue
-        values = column.to_numpy(dtype=float)
-        for outcome, target in outcomes.items():
-            rho = _rank_correlation(values, target)
+        ranks = _ranks(column.to_numpy(dtype=float))
+        for outcome, target in outcome_ranks.items():
+            if ranks is None or target is None:
+                continue
+            rho = float(np.corrcoef(ranks, target)[0, 1])
             if abs(rho) >= OUTCOME_COPY_CORRELATION:
                 raise ValueError(
                     f"fit: feature {name!r} is a near-copy of the outcome (rank correlation {rho:.2f} with "
