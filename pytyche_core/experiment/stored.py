@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..posterior.persistence import load_result
+from ..posterior.results import load_result
 from ..segments import rule_to_json, rule_to_sql
 from .history import Experiment
 from .plan_io import plan_from_json, plan_to_json

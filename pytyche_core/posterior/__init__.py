@@ -12,9 +12,10 @@ from .evaluation import (
            rate,
 )
 from .fit import fit
+from .fit_info import FitInfo
 from .oracle import OracleConfig, calibrate
-from .persistence import FORMAT_VERSION, ResultFileError, load_result, save_result
-from .results import BCFResult, BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
+from .persistence import FORMAT_VERSION, ResultFileError, save_result
+from .results import BCFResult, BinaryBCFResult, ContinuousBCFResult, HurdleBCFResult, load_result
 
 __all__ = ["FORMAT_VERSION", "BCFResult", "BinaryBCFResult", "ContinuousBCFResult", "FitInfo",
            "HurdleBCFResult", "IntervalCalibration", "OracleConfig", "PolicyValue", "RateResult", "ResultFileError", "acceptance_table", "best_arm", "calibrate",

@@ -22,8 +22,9 @@ from ..bcf.stored import predict_forests
 from ..contracts import MetricFamily, ObservedExperimentData
 from ..validation import validate_observed_data
 from .channels import ChannelFits
+from .fit_info import FitInfo
 from .fit_inputs import check_arms_have_visitors, check_no_outcome_copies, select_features
-from .results import BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
+from .results import BinaryBCFResult, ContinuousBCFResult, HurdleBCFResult
 
 _MODELS = {MetricFamily.HURDLE_REAL: "hurdle", MetricFamily.BINARY: "binary", MetricFamily.CONTINUOUS: "continuous"}
 

@@ -18,7 +18,7 @@ A result file is a compressed ``.npz`` (a zip of ``.npy`` arrays) read with
   bytes, so a file edited after saving is refused rather than half-trusted.
 
 Per-visitor draws (mu, tau: chains x draws x n) are the bulk of a result
-and are not stored: ``load_result`` re-bins the training visitors with the
+and are not stored: ``read_result_file`` re-bins the training visitors with the
 stored spec and recomputes them from the forests with ``predict_forests``,
 equal to the sampler's own running sums up to float32 rounding.
 """
@@ -35,7 +35,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,20 +49,34 @@ from ..bcf.run import ChannelDraws
 from ..bcf.stored import StoredForests, predict_forests
 from ..contracts import ContractViolation, ObservedExperimentData, VariantData
 from .channels import ChannelFits
-from .results import BCFResult, BinaryBCFResult, ContinuousBCFResult, FitInfo, HurdleBCFResult
+from .fit_info import FitInfo
+
+if TYPE_CHECKING:  # results import this module; this one reads results' attributes only
+    from .results import BCFResult
 
 FORMAT = "pytyche-bcf-result"
 #: Bump on any change a reader of the previous version would misread (2: the checksum entry).
 FORMAT_VERSION = 2
 
-_KINDS: dict[str, type[BCFResult]] = {"hurdle": HurdleBCFResult, "binary": BinaryBCFResult,
-                                      "continuous": ContinuousBCFResult}
 _CHANNELS = {"hurdle": ("conversion", "order_value"), "binary": ("conversion",), "continuous": ("outcome",)}
 _FOREST_FIELDS = ("mu_var", "mu_cut", "mu_leaf", "tau_var", "tau_cut", "tau_leaf")
 
 
 class ResultFileError(ValueError):
     """A file that is not a readable pytyche result (wrong format or version, damaged, edited)."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StoredResult:
+    """What a result file holds, ready to become a result (``results.load_result`` builds it)."""
+
+    kind: str
+    observed: ObservedExperimentData
+    config: BCFConfig
+    design: ModelDesign
+    info: FitInfo
+    channels: dict[str, ChannelFits]
+    outcome_column: str | None
 
 
 def _version() -> str:
@@ -150,7 +164,7 @@ def save_result(result: BCFResult, path: str | os.PathLike, *, overwrite: bool =
     file is written to a temporary name beside ``path`` and moved into place,
     so a failure never leaves a half-written result under ``path``.
     """
-    if not isinstance(result, BCFResult):
+    if getattr(result, "model", None) not in _CHANNELS or not hasattr(result, "channel_fits"):
         raise TypeError(f"save_result: expected a fitted BCF result, got {type(result).__name__}")
     if result.is_calibrated:
         raise ValueError("save_result: this result carries a calibration, which the file format does not "
@@ -284,9 +298,9 @@ def _channel(path: Path, entry: dict[str, Any], archive, bins: np.ndarray, confi
     return ChannelFits(tuple(fits), family)
 
 
-def _unpack(path: Path, meta: dict[str, Any], archive) -> BCFResult:
+def _unpack(path: Path, meta: dict[str, Any], archive) -> StoredResult:
     kind = meta["kind"]
-    if kind not in _KINDS:
+    if kind not in _CHANNELS:
         raise _damaged(path, f"unknown result kind {kind!r}")
     try:
         observed = _observed(meta, archive)
@@ -301,19 +315,14 @@ def _unpack(path: Path, meta: dict[str, Any], archive) -> BCFResult:
                              f"{list(entries)}")
     channels = {name: _channel(path, entry, archive, design.binned.bins, config, design.n_arms, info.pooling)
                 for name, entry in entries.items()}
-    if kind == "hurdle":
-        return HurdleBCFResult(observed, config, design, info, channels["conversion"], channels["order_value"])
-    if kind == "binary":
-        return BinaryBCFResult(observed, config, design, info, channels["conversion"])
-    return ContinuousBCFResult(observed, config, design, info, channels["outcome"], meta["outcome_column"])
+    return StoredResult(kind, observed, config, design, info, channels, meta["outcome_column"])
 
 
-def load_result(path: str | os.PathLike) -> BCFResult:
-    """Read a result written by ``result.save(path)``: the same kind, data, config, info and forests.
+def read_result_file(path: str | os.PathLike) -> StoredResult:
+    """What a file written by ``save_result`` holds: the kind, data, config, info and channel forests.
 
-    The training visitors' draws are recomputed from the stored forests, so
-    ``cate_samples`` match the saved result's to float32 rounding. Raises
-    FileNotFoundError for a missing path and ``ResultFileError`` (a
+    The training visitors' draws are recomputed from the stored forests.
+    Raises FileNotFoundError for a missing path and ``ResultFileError`` (a
     ValueError) for a file of another format or version, or a damaged one.
     """
     path = Path(path)
@@ -338,4 +347,4 @@ def load_result(path: str | os.PathLike) -> BCFResult:
             raise _damaged(path, f"could not be read ({type(err).__name__}: {err})") from err
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ResultFileError", "load_result", "save_result"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ResultFileError", "StoredResult", "read_result_file", "save_result"]

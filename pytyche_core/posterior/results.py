@@ -6,12 +6,17 @@ observed data they were fit on, the config, ``cate_samples`` of shape
 ``(n, S, K-1)`` aligned with the concatenated visitor rows (control first),
 ``predict`` for new visitors from the stored forests, ``save`` / ``load``
 and ``diagnostics``. S = chains x draws, chain-major.
+
+A result is frozen data: its attributes cannot be reassigned, and a
+calibration is declared on a new result (``with_calibration``). The answers
+computed from it are free functions that take it (``analysis.analyze``,
+``comparisons.compare``, ``policy_tree.fit_policy_tree``, ...); the methods
+here are one-line conveniences over them.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -31,21 +36,11 @@ from ..contracts import (
     PolicyTreeResult,
     RecommendationSummary,
 )
+from . import analysis, comparisons, diagnostics, evaluation, persistence, policy_tree
 from .calibration import AppliedCalibration, IntervalCalibration, apply_calibration
 from .channels import ChannelFits
 from .evaluation import PolicyValue
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class FitInfo:
-    """How a fit was made: pooling, seed, the JAX backend, seconds per channel, zero-revenue converters."""
-
-    pooling: str
-    seed: int
-    device: str
-    seconds: dict[str, float]
-    zero_revenue_converters: int = 0
-
+from .fit_info import FitInfo
 
 #: Visitors per block when effect draws are materialised (S = 200: ~6 MB per float64 temporary).
 _EFFECT_BLOCK = 4096
@@ -56,14 +51,28 @@ class BCFResult:
 
     model: str = ""
 
+    observed: ObservedExperimentData
+    config: BCFConfig
+    design: ModelDesign
+    info: FitInfo
+    #: The interval calibration this result's effect draws carry (``with_calibration``), or None.
+    applied_calibration: AppliedCalibration | None
+
     def __init__(self, observed: ObservedExperimentData, config: BCFConfig, design: ModelDesign,
-                 info: FitInfo) -> None:
-        self.observed = observed
-        self.config = config
-        self.design = design
-        self.info = info
-        #: The interval calibration this result's effect draws carry (``with_calibration``), or None.
-        self.applied_calibration: AppliedCalibration | None = None
+                 info: FitInfo, **channels) -> None:
+        self._set(observed=observed, config=config, design=design, info=info, applied_calibration=None,
+                  **channels)
+
+    def _set(self, **fields) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"{type(self).__name__}.{name}: a fitted result is frozen. Fix: fit again, or "
+                             "use with_calibration for a calibrated copy.")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__}.{name}: a fitted result is frozen.")
 
     # -- calibration ----------------------------------------------------------------------
     @property
@@ -85,8 +94,8 @@ class BCFResult:
             raise ValueError("with_calibration: this result is already calibrated. Fix: start from the raw "
                              "result it was made from.")
         out = copy.copy(self)
-        out.__dict__.pop("_training_effects", None)
-        out.applied_calibration = applied
+        out.__dict__.pop("_training_effects", None)  # the cache of the draws as calibrated, if any
+        out._set(applied_calibration=applied)
         return out
 
     # -- shape --------------------------------------------------------------------------
@@ -203,25 +212,19 @@ class BCFResult:
     # -- analysis (array math on the stored draws; no refits) ------------------------------
     def analyze(self, **options) -> AnalysisResult:
         """Comparisons, segments, recommendation and per-visitor effects (``posterior.analysis.analyze``)."""
-        from .analysis import analyze
-
-        return analyze(self, **options)
+        return analysis.analyze(self, **options)
 
     def compare(self, treatment: str | None = None, *, method: str = "compare_to_control", segment=None,
                 thresholds: DecisionThresholds | None = None, ci_level: float = 0.8) -> ComparisonResult:
         """Posterior comparison of one treatment vs control or vs the best other arm (``comparisons.compare``)."""
-        from .comparisons import compare
-
-        return compare(self, treatment, method=method, segment=segment, thresholds=thresholds,
+        return comparisons.compare(self, treatment, method=method, segment=segment, thresholds=thresholds,
                        ci_level=ci_level)
 
     def recommendation_summary(self, treatment: str, segment=None,
                                thresholds: DecisionThresholds | None = None, *,
                                round_size: int | None = None) -> RecommendationSummary:
         """SHIP / CONTINUE / STOP with its evidence and the value of one more round."""
-        from .comparisons import recommendation_summary
-
-        return recommendation_summary(self, treatment, segment, thresholds, round_size=round_size)
+        return comparisons.recommendation_summary(self, treatment, segment, thresholds, round_size=round_size)
 
     def fit_policy_tree(self, max_depth: int | str = 2, min_segment_share: float = 0.1, n_bootstrap: int = 50,
                         seed: int = 0, *, epsilon: float = 0.1, features=None) -> PolicyTreeResult:
@@ -229,16 +232,12 @@ class BCFResult:
 
         ``features``: the visitor features the tree may split on (None: all).
         """
-        from .policy_tree import fit_policy_tree
-
-        return fit_policy_tree(self, max_depth, min_segment_share, n_bootstrap, seed, epsilon=epsilon,
+        return policy_tree.fit_policy_tree(self, max_depth, min_segment_share, n_bootstrap, seed, epsilon=epsilon,
                                features=features)
 
     def thompson_allocation(self, segments, epsilon: float = 0.1) -> dict[int, dict[str, float]]:
         """``{segment id: {arm: weight}}``: segment-mean best-arm frequencies with an epsilon / K floor."""
-        from .policy_tree import thompson_allocation
-
-        return thompson_allocation(self, segments, epsilon)
+        return policy_tree.thompson_allocation(self, segments, epsilon)
 
     def apply_calibration(self, calibration, *, method: str | None = None) -> BCFResult:
         """A copy of this result with calibrated effect draws (``posterior.calibration.apply_calibration``).
@@ -258,9 +257,7 @@ class BCFResult:
         Scoring on the data the model was fit on is optimistic for policies
         learned from it: score those on the next round's data.
         """
-        from .evaluation import policy_value
-
-        return policy_value(self.observed, policy, self.outcome_means() if use_outcome_model else None)
+        return evaluation.policy_value(self.observed, policy, self.outcome_means() if use_outcome_model else None)
 
     # -- channels, diagnostics, persistence ---------------------------------------------
     @property
@@ -276,9 +273,7 @@ class BCFResult:
         and ``visitor_effect`` ``[chain, draw, visitor, treatment]`` for
         ``n_visitors`` visitors drawn with ``seed`` (see ``posterior.diagnostics``).
         """
-        from .diagnostics import inference_data
-
-        return DiagnosticsBundle(inference_data=inference_data(self, n_visitors, seed))
+        return DiagnosticsBundle(inference_data=diagnostics.inference_data(self, n_visitors, seed))
 
     def diagnostics_summary(self, n_visitors: int = 50, seed: int = 0) -> pd.DataFrame:
         """R-hat (rank-normalized), bulk / tail ESS per summary scalar, plus acceptance per forest.
@@ -288,9 +283,8 @@ class BCFResult:
         see ``posterior.diagnostics.summarize``. Needs ``BCFConfig(chains>=2)``:
         raises ValueError otherwise.
         """
-        from .diagnostics import acceptance_table, inference_data, summarize
-
-        return summarize(inference_data(self, n_visitors, seed), acceptance_table(self))
+        return diagnostics.summarize(diagnostics.inference_data(self, n_visitors, seed),
+                                     diagnostics.acceptance_table(self))
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write this result to one versioned ``.npz`` file (forests, scaling, data; no pickle).
@@ -298,15 +292,11 @@ class BCFResult:
         Refuses to replace an existing file unless ``overwrite=True``.
         Returns the path written. ``pt.load_result(path)`` reads it back.
         """
-        from .persistence import save_result
-
-        return save_result(self, path, overwrite=overwrite)
+        return persistence.save_result(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BCFResult:
         """Read a result written by ``save``; per-visitor draws are recomputed from its forests."""
-        from .persistence import load_result
-
         result = load_result(path)
         if not isinstance(result, cls):
             raise TypeError(f"{path}: holds a {type(result).__name__}, not a {cls.__name__}. "
@@ -319,10 +309,11 @@ class ContinuousBCFResult(BCFResult):
 
     model = "continuous"
 
+    outcome: ChannelFits
+    outcome_column: str
+
     def __init__(self, observed, config, design, info, outcome: ChannelFits, outcome_column: str) -> None:
-        super().__init__(observed, config, design, info)
-        self.outcome = outcome
-        self.outcome_column = outcome_column
+        super().__init__(observed, config, design, info, outcome=outcome, outcome_column=outcome_column)
 
     @property
     def channel_fits(self) -> dict[str, ChannelFits]:
@@ -342,9 +333,10 @@ class BinaryBCFResult(BCFResult):
 
     model = "binary"
 
+    conversion: ChannelFits
+
     def __init__(self, observed, config, design, info, conversion: ChannelFits) -> None:
-        super().__init__(observed, config, design, info)
-        self.conversion = conversion
+        super().__init__(observed, config, design, info, conversion=conversion)
 
     @property
     def channel_fits(self) -> dict[str, ChannelFits]:
@@ -372,10 +364,11 @@ class HurdleBCFResult(BCFResult):
 
     model = "hurdle"
 
+    conversion: ChannelFits
+    order_value: ChannelFits
+
     def __init__(self, observed, config, design, info, conversion: ChannelFits, order_value: ChannelFits) -> None:
-        super().__init__(observed, config, design, info)
-        self.conversion = conversion
-        self.order_value = order_value
+        super().__init__(observed, config, design, info, conversion=conversion, order_value=order_value)
 
     @property
     def channel_fits(self) -> dict[str, ChannelFits]:
@@ -412,3 +405,21 @@ class HurdleBCFResult(BCFResult):
 
     def has_decomposition(self) -> bool:
         return True
+
+
+def load_result(path: str | os.PathLike) -> BCFResult:
+    """Read a result written by ``result.save(path)``: the same kind, data, config, info and forests.
+
+    The training visitors' draws are recomputed from the stored forests, so
+    ``cate_samples`` match the saved result's to float32 rounding. Raises
+    FileNotFoundError for a missing path and ``ResultFileError`` (a
+    ValueError) for a file of another format or version, or a damaged one.
+    """
+    stored = persistence.read_result_file(path)
+    parts = (stored.observed, stored.config, stored.design, stored.info)
+    channels = stored.channels
+    if stored.kind == "hurdle":
+        return HurdleBCFResult(*parts, channels["conversion"], channels["order_value"])
+    if stored.kind == "binary":
+        return BinaryBCFResult(*parts, channels["conversion"])
+    return ContinuousBCFResult(*parts, channels["outcome"], stored.outcome_column)

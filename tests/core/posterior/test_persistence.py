@@ -194,3 +194,10 @@ def test_binary_round_trip(tmp_path):
     assert "sigma2_conversion" not in loaded.diagnostics().inference_data.posterior
     with pytest.raises(TypeError, match="pt.load_result"):
         pt.HurdleBCFResult.load(path)
+
+
+def test_a_result_is_frozen(hurdle):
+    with pytest.raises(AttributeError, match="frozen"):
+        hurdle.config = None
+    with pytest.raises(AttributeError, match="frozen"):
+        del hurdle.observed
