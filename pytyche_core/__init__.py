@@ -14,6 +14,8 @@
   decisions checked against simulated truth;
 - ``pt.sequential_experiment(...)``: the adaptive loop (cells, schedules, the recommendation
   engine, scoring against truth in simulation);
+- ``pt.visitors_needed`` / ``pt.detectable_lift`` / ``pt.segment_check``: power analysis for revenue
+  per visitor (docs/concepts/power.md);
 - ``pt.enable_compilation_cache()``: reuse compiled samplers across processes;
 - the contract types (``pt.ObservedExperimentData``, ``pt.SegmentRule``, ...).
 """
@@ -31,13 +33,19 @@ from .experiment import (
     GeometricSchedule,
     Guardrail,
     HypothesisPolicy,
+    PowerAnalysis,
     RoutingRule,
+    SegmentCheck,
     StabilityControlShare,
     TreePolicy,
     UniformPolicy,
+    baseline_from_revenue,
+    detectable_lift,
     recommend,
     run_calibration,
+    segment_check,
     sequential_experiment,
+    visitors_needed,
 )
 from .posterior import (
     BinaryBCFResult,
@@ -70,4 +78,5 @@ __all__ = [*_contract_names, "BCFConfig", "BaselinePolicy", "Cell", "DecayingCon
            "calibrate", "enable_compilation_cache", "fit", "load_experiment", "load_result",
            "policy_value", "policy_value_difference", "rate", "rule_from_json", "rule_to_json", "rule_to_sql",
            "rule_to_sql_parameters", "run_calibration", "simulate", "validate_alignment", "validate_feature_names",
-           "validate_observed_data"]
+           "validate_observed_data", "PowerAnalysis", "SegmentCheck", "baseline_from_revenue", "detectable_lift",
+           "segment_check", "visitors_needed"]

@@ -6,7 +6,8 @@
 - ``FixedSchedule`` / ``GeometricSchedule`` / ``ExplicitSchedule`` and the control-share schedules;
 - ``recommend`` / ``cold_start_plan`` -> ``NextRoundPlan``; graduation rules; dropped treatments;
 - ``truth``: every round scored against the simulator's potential outcomes;
-- ``run_calibration``: the simulation run that fits an interval calibration.
+- ``run_calibration``: the simulation run that fits an interval calibration;
+- ``visitors_needed`` / ``detectable_lift`` / ``segment_check``: power analysis for revenue per visitor.
 """
 
 from ..posterior.routing import DEFAULT_GUARDRAIL, Guardrail, Routing, RoutingRule, SegmentRoute
@@ -25,6 +26,15 @@ from .cells import (
 from .data import without_arms
 from .graduation import ExpectedLossRule, GraduationCandidate, GraduationRule
 from .history import Experiment
+from .power import (
+    PowerAnalysis,
+    PowerInputs,
+    SegmentCheck,
+    baseline_from_revenue,
+    detectable_lift,
+    segment_check,
+    visitors_needed,
+)
 from .recommendation import (
     NextRoundPlan,
     cold_start_plan,
@@ -53,4 +63,5 @@ __all__ = ["DEFAULT_GUARDRAIL", "BaselinePolicy", "CalibrationReplicate", "Cell"
            "SegmentRoute", "SequentialExperiment", "StabilityControlShare", "TreePolicy", "UniformPolicy",
            "assign_to_cells", "calibration_replicates", "check_cells", "cold_start_plan",
            "detect_dropped_treatments", "fit_and_plan", "mixture_probabilities", "next_fit_num_trees_tau", "recommend",
-           "run_calibration", "sequential_experiment", "without_arms"]
+           "run_calibration", "sequential_experiment", "without_arms", "PowerAnalysis", "PowerInputs",
+           "SegmentCheck", "baseline_from_revenue", "detectable_lift", "segment_check", "visitors_needed"]
