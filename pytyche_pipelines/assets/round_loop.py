@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from pytyche_core import plots
+from pytyche_core.contracts import DecisionThresholds
 from pytyche_core.experiment import checks, cold_start_plan, fit_and_plan
 from pytyche_core.experiment.data import concat_rounds
 from pytyche_core.experiment.history import cell_observations
@@ -185,10 +186,15 @@ def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: Ja
         "device": device_name, "jax backend": posterior.info.device, "visitors fitted": posterior.observed.n_visitors,
         "fit seconds": round(outcome.fit_seconds, 1), "file": fit_file.path, "sha256": fit_file.sha256})
     yield _check_result(prefix=prefix, result=checks.convergence(posterior))
+    # The figures of the HTML report (pytyche_core.report), drawn by the same functions.
+    lifts = [posterior.compare(t) for t in posterior.treatment_names]
+    figures = {"posterior lift": _picture(plots.lift_figure(lifts, DecisionThresholds()), pictures / f"{key}-lift.png",
+                                          "posterior lift")}
+    if any(c.decomposition is not None for c in lifts):
+        figures["conversion and order value"] = _picture(plots.decomposition_figure(lifts),
+                                                         pictures / f"{key}-decomposition.png", "decomposition")
     yield dg.MaterializeResult(asset_key=dg.AssetKey([prefix, "analysis"]), metadata={
-        "comparisons": dg.MetadataValue.md(comparisons),
-        "posterior lift": _picture(plots.posterior_lift_figure(posterior), pictures / f"{key}-lift.png",
-                                   "posterior lift"),
+        "comparisons": dg.MetadataValue.md(comparisons), **figures,
         "decision": f"{plan.decision.decision.value} {plan.decision.treatment}",
         "visitor effect rows": rows.get("visitor_effects", 0)})
     segments = "\n".join(f"- {r.segment_id} ({s.rule.description or 'everyone'}, {s.population_share:.0%}): "
