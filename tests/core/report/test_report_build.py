@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 
 import duckdb
 import pytest
@@ -133,3 +134,16 @@ def test_unknown_experiments_and_missing_stores_name_the_fix_and_write_nothing(s
         write_report(tmp_path / "missing.duckdb", "report-test", target)
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_a_store_without_truth_reports_without_the_simulation_sections(stored_experiment, tmp_path):
+    production = tmp_path / "production.duckdb"
+    shutil.copyfile(stored_experiment.store_path, production)
+    with duckdb.connect(str(production)) as con:
+        for table in ("round_scores", "truth_visitors", "truth_rounds"):
+            con.execute(f'DROP TABLE "{table}"')
+    stored = gather(production, stored_experiment.experiment_id)
+    assert not stored.simulated and stored.true_effects is None and stored.scores == ()
+    page = build_report(production, stored_experiment.experiment_id)
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 3  # no calibration, no loop curves
+    assert "production (no truth)" in _text(page)
