@@ -104,9 +104,11 @@ def did_it_work(a: Answers) -> Section:
                                 "saved forests, equal up to float32 rounding, so a borderline call can flip)."))
     value = r.expected_value_of_one_more_round
     if value == value:
-        blocks.append(Paragraph(f"Should we keep running? One more round of {a.stored.plan.n_visitors or 'the same'} "
-                                f"visitors is worth {Units(a).amount(value, signed=False)} per visitor in expected "
-                                "loss avoided (the value of one more round)."))
+        n = a.stored.plan.n_visitors
+        size = f"{n:,} visitors" if n else "as many visitors as the data so far"
+        blocks.append(Paragraph(f"Should we keep running? One more round of {size} is worth "
+                                f"{Units(a).amount(value, signed=False)} per visitor in expected loss avoided "
+                                "(the value of one more round)."))
     blocks.append(Table(("treatment", "P(lift > 0)", "P(lift > tolerance)", "P(lift < -tolerance)"),
                         tuple((c.comparison, _prob(c.probability_positive), _prob(c.probability_better),
                                _prob(c.probability_harmful)) for c in a.comparisons),
