@@ -99,11 +99,13 @@ def cli() -> None:
       pytyche fit data.parquet --out fit.npz
       pytyche analyze fit.npz            # effects, P(best), SHIP/CONTINUE/STOP, segments
       pytyche plan fit.npz               # the next round's cells and routes, in words
+      pytyche power --lift 0.05 --from-data data.parquet   # visitors needed per arm
       pytyche run                        # rounds through the Dagster pipeline into the store
       pytyche report EXPERIMENT --out report.html
       pytyche ui                         # the Dagster UI on 127.0.0.1:3000
 
     Exit codes: 0 done, 1 input refused or job failed, 2 wrong command line, 3 a bug.
+    Reference: docs/concepts/cli.md.
     """
 
 

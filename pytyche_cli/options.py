@@ -1,4 +1,4 @@
-"""Options every command shares: ``--json``, ``--debug``, ``--store``; and the store's default path."""
+"""Options several commands share (``--debug``, ``--store``) and the store's default path."""
 
 from __future__ import annotations
 
@@ -24,12 +24,6 @@ def debug_option(command: Callable) -> Callable:
                         help="On failure, print the full traceback (also PYTYCHE_DEBUG=1).")(command)
 
 
-def json_option(command: Callable) -> Callable:
-    """``--json``: the answer as one JSON document on stdout."""
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print the answer as one JSON document on stdout.")(command)
-
-
 def store_option(command: Callable) -> Callable:
     """``--store PATH``: the DuckDB store (default PYTYCHE_DUCKDB, else data/pytyche.duckdb)."""
     return click.option("--store", type=click.Path(dir_okay=False), default=None,
@@ -49,4 +43,4 @@ def store_path(store: str | None) -> str:
     return store if store is not None else default_store()
 
 
-__all__ = ["DEBUG_KEY", "debug_option", "default_store", "json_option", "store_option", "store_path"]
+__all__ = ["DEBUG_KEY", "debug_option", "default_store", "store_option", "store_path"]

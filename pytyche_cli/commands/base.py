@@ -22,7 +22,9 @@ def command(name: str, **settings) -> Callable[[Callable], click.Command]:
     """``@click.command`` with our class and the shared ``--debug`` flag."""
 
     def build(function: Callable) -> click.Command:
-        return click.command(name, cls=PytycheCommand, **settings)(debug_option(function))
+        built = click.command(name, cls=PytycheCommand, **settings)(debug_option(function))
+        built.params.append(built.params.pop(0))  # --debug last in --help, after the command's own options
+        return built
 
     return build
 

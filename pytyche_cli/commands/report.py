@@ -12,7 +12,7 @@ import click
 
 from ..errors import CliFailure
 from ..files import check_target
-from ..options import store_path
+from ..options import store_option, store_path
 from ..output import print_json
 from .base import command
 from .fit import split_names
@@ -32,8 +32,7 @@ def report_writer():
 
 @command("report", short_help="Write a stored experiment's HTML report.")
 @click.argument("experiment_id", metavar="EXPERIMENT")
-@click.option("--store", type=click.Path(dir_okay=False), default=None,
-              help="The DuckDB store (default: $PYTYCHE_DUCKDB, else data/pytyche.duckdb).")
+@store_option
 @click.option("--round", "round_key", default=None, help="The round to report (default: the latest).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="The HTML file to write (default: reports/<EXPERIMENT>.html beside the store).")

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ..errors import CliFailure, CliUsageError
-from ..options import store_path
+from ..options import store_option, store_path
 from ..output import print_json
 from .base import command
 from .simulate import check_choices
@@ -85,8 +85,7 @@ def _summary(store: str, experiment_id: str | None) -> dict:
 @click.option("--visitors-per-round", type=click.IntRange(min=1), default=None)
 @click.option("--full-size", is_flag=True, help="The canonical rounds of 50k, 100k and 200k visitors (long on CPU).")
 @click.option("--seed", type=click.IntRange(min=0), default=None)
-@click.option("--store", type=click.Path(dir_okay=False), default=None,
-              help="The DuckDB store (default: $PYTYCHE_DUCKDB, else data/pytyche.duckdb).")
+@store_option
 @click.option("--mu-trees", type=click.IntRange(min=1), default=None)
 @click.option("--tau-trees", type=click.IntRange(min=1), default=None)
 @click.option("--burn-in", type=click.IntRange(min=0), default=None)

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from ..errors import CliFailure, CliUsageError
-from ..options import store_path
+from ..options import store_option, store_path
 from ..output import print_json
 from .base import command
 from .run import dagster_home_for
@@ -66,8 +66,7 @@ def prepare_instance(home: str) -> None:
               help="Address to bind. Anything but a loopback address also needs --expose.")
 @click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
 @click.option("--expose", is_flag=True, help="Allow a --host other machines can reach (e.g. 0.0.0.0).")
-@click.option("--store", type=click.Path(dir_okay=False), default=None,
-              help="The DuckDB store (default: $PYTYCHE_DUCKDB, else data/pytyche.duckdb).")
+@store_option
 @click.option("--dry-run", is_flag=True, help="Print the command and environment instead of starting the UI.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: print them as JSON.")
 def ui(host: str, port: int, expose: bool, store: str | None, dry_run: bool, as_json: bool) -> None:
