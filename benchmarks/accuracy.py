@@ -13,9 +13,12 @@ of the revenue-per-visitor contrasts (n, K-1):
 - ``seconds``: fit plus every visitor's effect draws.
 
 Then a table of means per scenario and system. Systems: ``pytyche`` (default
-``BCFConfig`` plus ``--set`` overrides), ``stochtree`` (its recommended warm
-start + 100 MCMC, or ``--stochtree matched`` for our sweep counts). Each fit
-runs in its own process. Needs the bench extra (``pip install -e '.[bench]'``)::
+``BCFConfig`` plus ``--set`` overrides), ``pytyche_independent`` (the same with
+independent pooling), ``stochtree`` (its recommended warm start + 100 MCMC, or
+``--stochtree matched`` for our sweep counts), ``bartz`` (K = 2 only),
+``econml`` (CausalForestDML on revenue) and ``t_learner`` (cross-fitted, no
+intervals: its coverage columns are NaN). Each fit runs in its own process.
+Needs the bench extra (``pip install -e '.[bench]'``)::
 
     .venv/bin/python benchmarks/accuracy.py --scenarios constant sparse_benefit --k 2 --n 20000 --seeds 0 1 2
 """
@@ -30,7 +33,20 @@ import platform
 import time
 
 import numpy as np
-from peers import STOCHTREE_SETTINGS, stochtree_effects, stochtree_sweeps
+from peers import (
+    STOCHTREE_SETTINGS,
+    Estimate,
+    as_estimate,
+    bartz_effects,
+    econml_estimate,
+    stochtree_effects,
+    stochtree_sweeps,
+    t_learner_estimate,
+)
+
+#: The systems this script knows; ``pytyche`` is the joint hurdle fit, ``pytyche_independent`` the same
+#: model with independent pooling (one treatment forest per arm).
+SYSTEMS = ("pytyche", "pytyche_independent", "stochtree", "bartz", "econml", "t_learner")
 
 
 def quartile_groups(estimate: np.ndarray) -> np.ndarray:
@@ -38,20 +54,26 @@ def quartile_groups(estimate: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, estimate, side="right")
 
 
-def score(effects: np.ndarray, truth: np.ndarray, observed) -> dict[str, float]:
-    """Scores of effect draws ``(n, S, K-1)`` against the true contrasts ``(n, K-1)``."""
-    mean = effects.mean(axis=1)
-    low, high = np.quantile(effects, [0.1, 0.9], axis=1)
+def score(estimate: Estimate, truth: np.ndarray, observed) -> dict[str, float]:
+    """Scores of one system's ``Estimate`` against the true contrasts ``(n, K-1)``.
+
+    Interval scores are NaN for a system without intervals.
+    """
+    mean = estimate.mean
     gate_errors, gate_hits = [], []
     for j in range(truth.shape[1]):
         group = quartile_groups(mean[:, j])
         for g in np.unique(group):
             members = group == g
-            draws = effects[members, :, j].mean(axis=0)
             target = truth[members, j].mean()
-            gate_errors.append(draws.mean() - target)
-            lo, hi = np.quantile(draws, [0.1, 0.9])
+            if estimate.group is None:
+                gate_errors.append(mean[members, j].mean() - target)
+                continue
+            lo, hi, point = estimate.group(members, j)
+            gate_errors.append(point - target)
             gate_hits.append(lo <= target <= hi)
+    nan = float("nan")
+    low, high = estimate.low, estimate.high
     visitors = observed.visitors()
     arm = observed.arm_index()
     revenue = visitors["revenue"].to_numpy(dtype=float)
@@ -62,9 +84,9 @@ def score(effects: np.ndarray, truth: np.ndarray, observed) -> dict[str, float]:
         "gate_rmse": float(np.sqrt(np.mean(np.square(gate_errors)))),
         "het_sd": float(mean.std(axis=0).mean()),
         "true_het_sd": float(truth.std(axis=0).mean()),
-        "cover80": float(((low <= truth) & (truth <= high)).mean()),
-        "width80": float((high - low).mean()),
-        "gate_cover80": float(np.mean(gate_hits)),
+        "cover80": nan if low is None else float(((low <= truth) & (truth <= high)).mean()),
+        "width80": nan if low is None else float((high - low).mean()),
+        "gate_cover80": float(np.mean(gate_hits)) if gate_hits else nan,
         "ate_error": float(np.abs(ate - truth.mean(axis=0)).mean()),
         "ate_vs_dim": float(np.abs(ate - dim).mean()),
     }
@@ -81,17 +103,25 @@ def simulate(args: dict):
 def run_system(args: dict) -> dict:
     observed, truth = simulate(args)
     started = time.perf_counter()
-    if args["system"] == "pytyche":
+    system, seed = args["system"], args["seed"]
+    if system in ("pytyche", "pytyche_independent"):
         import pytyche_core as pt
 
-        result = pt.fit(observed, config=pt.BCFConfig(**args["overrides"]), seed=args["seed"])
-        effects = np.asarray(result.rpv_cate_samples)
-    elif args["system"] == "stochtree":
-        effects = stochtree_effects(observed, sweeps=stochtree_sweeps(args["stochtree"]), seed=args["seed"])
+        pooling = "joint" if system == "pytyche" else "independent"
+        result = pt.fit(observed, config=pt.BCFConfig(**args["overrides"]), seed=seed, pooling=pooling)
+        estimate = as_estimate(np.asarray(result.rpv_cate_samples))
+    elif system == "stochtree":
+        estimate = as_estimate(stochtree_effects(observed, sweeps=stochtree_sweeps(args["stochtree"]), seed=seed))
+    elif system == "bartz":
+        estimate = as_estimate(bartz_effects(observed, seed=seed))
+    elif system == "econml":
+        estimate = econml_estimate(observed, seed=seed)
+    elif system == "t_learner":
+        estimate = t_learner_estimate(observed, seed=seed)
     else:
-        raise ValueError(f"unknown system {args['system']!r}")
+        raise ValueError(f"unknown system {system!r}. Fix: one of {SYSTEMS}.")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, **score(effects, truth.contrasts(), observed)}
+    return {"seconds": seconds, **score(estimate, truth.contrasts(), observed)}
 
 
 def in_own_process(args: dict) -> dict:
@@ -115,7 +145,7 @@ def main() -> None:
     parser.add_argument("--profile", default="realistic")
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--systems", nargs="+", default=["pytyche", "stochtree"])
+    parser.add_argument("--systems", nargs="+", default=["pytyche", "stochtree"], choices=SYSTEMS)
     parser.add_argument("--stochtree", choices=STOCHTREE_SETTINGS, default="recommended")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
                         help="BCFConfig overrides for pytyche, e.g. burn_in=400")
