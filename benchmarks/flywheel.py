@@ -30,22 +30,27 @@ def _clean(value):
     return value
 
 
-def run(scenario: str, k: int, profile: str, rounds: int, visitors: int, seed: int, depth: int,
-        fast: bool, assignable: list[str] | None, geometric: float | None) -> list[dict]:
+def run(scenario: str, k: int, profile: str, rounds: int, visitors: int, seed: int, depth: int | str,
+        fast: bool, assignable: list[str] | None, geometric: float | None, control: str = "fixed") -> list[dict]:
     import pytyche_core as pt
+
+    # "fixed": the engine's own Control cell (its floor); "decaying": Control 50% -> 30% -> 10% of traffic.
+    control_share = pt.DecayingControlShare() if control == "decaying" else None
 
     config = pt.BCFConfig(burn_in=40, draws=40, chains=1, mu_trees=50, tau_trees=20) if fast else pt.BCFConfig()
     schedule = pt.GeometricSchedule(visitors, geometric, rounds=rounds) if geometric else \
         pt.FixedSchedule(visitors, rounds=rounds)
     experiment = pt.sequential_experiment(scenario, k=k, profile=profile, schedule=schedule, config=config,
-                                          seed=seed, max_segment_depth=depth, assignable_attributes=assignable)
+                                          seed=seed, max_segment_depth=depth, assignable_attributes=assignable,
+                                          control_share=control_share)
     lines = []
     started = time.perf_counter()
     for record in experiment:
         score = record.score
         routing = record.plan.routing
         line = {
-            "scenario": scenario, "k": k, "profile": profile, "seed": seed, "round": record.round_index,
+            "scenario": scenario, "k": k, "profile": profile, "seed": seed, "depth": depth, "control": control,
+            "round": record.round_index,
             "n_round": score.n_round, "n_cumulative": score.n_cumulative,
             "oracle_gap_captured": score.oracle_gap_captured, "expected_lift": score.expected_lift,
             "oracle_lift": score.oracle_lift, "uniform_lift": score.uniform_lift,
@@ -74,7 +79,10 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="*", help="several seeds (overrides --seed)")
-    parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--depth", type=lambda v: v if v == "cv" else int(v), default=2,
+                        help="policy-tree depth, or 'cv' to choose it by cross-validation each round")
+    parser.add_argument("--control", choices=("fixed", "decaying"), default="fixed",
+                        help="Control share: the engine's fixed floor, or decaying 50%% -> 30%% -> 10%%")
     parser.add_argument("--geometric", type=float, default=None, help="grow rounds by this ratio")
     parser.add_argument("--assignable", nargs="*", default=None, help="features the tree may split on")
     parser.add_argument("--fast", action="store_true", help="short chains (smoke run)")
@@ -86,7 +94,7 @@ def main() -> None:
                       "args": vars(args)}), flush=True)
     for seed in (args.seeds if args.seeds else [args.seed]):
         run(args.scenario, args.k, args.profile, args.rounds, args.visitors, seed, args.depth, args.fast,
-            args.assignable, args.geometric)
+            args.assignable, args.geometric, args.control)
 
 
 if __name__ == "__main__":
