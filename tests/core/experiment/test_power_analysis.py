@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -287,3 +289,14 @@ def test_power_holds_on_the_simulators_constant_scenario():
 
     assert abs(power(analysis.visitors_per_arm, 400) - 0.8) <= 0.07
     assert power(analysis.visitors_per_arm // 2, 200) < 0.65
+
+
+def test_the_concept_pages_example_runs_and_says_what_it_computes():
+    page = Path(__file__).resolve().parents[3] / "docs" / "concepts" / "power.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(), re.MULTILINE | re.DOTALL)
+    assert blocks
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - the documentation's own example
+    assert namespace["plan"].inputs.arms == 3 and namespace["plan"].lift_on == "both"
+    assert isinstance(namespace["check"], pt.SegmentCheck)
