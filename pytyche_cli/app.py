@@ -37,6 +37,8 @@ class PytycheGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = sys.argv[1:] if args is None else list(args)
         prog = prog_name or "pytyche"
+        # Tab completion (_PYTYCHE_COMPLETE=bash_source etc.): click answers and exits when asked.
+        self._main_shell_completion(extra, prog, complete_var)
         code = self._run(args, prog, extra)
         if standalone_mode:
             sys.exit(code)

@@ -109,7 +109,9 @@ def run(experiment_id, scenario, arms, metric, profile, rounds, visitors_per_rou
     if not Path(store).resolve().parent.is_dir():
         raise CliFailure(f"the store's folder {str(Path(store).resolve().parent)!r} does not exist. "
                          "Fix: create it, or pass another --store.")
+    # As tasks.py does: the job, its assets and a later `pytyche ui` agree on the instance and the store.
     os.environ["DAGSTER_HOME"] = str(dagster_home_for(store))
+    os.environ["PYTYCHE_DUCKDB"] = str(store)
     options = {"experiment_id": experiment_id, "scenario": scenario, "arms": arms, "metric": metric,
                "profile": profile, "rounds": rounds, "visitors_per_round": visitors_per_round,
                "full_size": full_size, "seed": seed,

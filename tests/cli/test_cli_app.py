@@ -61,6 +61,11 @@ def test_usage_errors_are_exit_2_and_help_is_exit_0():
     assert all(name in done.stdout for name in ("simulate", "fit", "analyze", "plan", "run", "report", "power", "ui"))
 
 
+def test_shell_completion_is_answered():
+    done = invoke(env={"_PYTYCHE_COMPLETE": "bash_source"})
+    assert done.exit_code == 0 and "_PYTYCHE_COMPLETE" in done.stdout
+
+
 def test_main_returns_the_exit_code(capsys):
     assert main(["no-such-command"]) == errors.EXIT_USAGE
     assert capsys.readouterr().err.count("\n") == 1

@@ -21,13 +21,15 @@ def job(monkeypatch):
     def recorder(argv):
         import os
 
-        calls.append({"argv": list(argv), "DAGSTER_HOME": os.environ.get("DAGSTER_HOME")})
+        calls.append({"argv": list(argv), "DAGSTER_HOME": os.environ.get("DAGSTER_HOME"),
+                      "PYTYCHE_DUCKDB": os.environ.get("PYTYCHE_DUCKDB")})
         return recorder.code
 
     recorder.code = 0
     monkeypatch.setattr(pipeline_main, "main", recorder)
-    monkeypatch.setenv("DAGSTER_HOME", "placeholder")  # so the test's environment is restored afterwards
-    monkeypatch.delenv("DAGSTER_HOME")
+    for name in ("DAGSTER_HOME", "PYTYCHE_DUCKDB"):  # set, then unset: monkeypatch restores them afterwards
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
     return recorder, calls
 
 
@@ -43,6 +45,7 @@ def test_given_options_reach_the_job_and_the_rest_keep_its_defaults(tmp_path, jo
     assert pairs == {"--scenario": "reversal", "--arms": "3", "--rounds": "2", "--burn-in": "10", "--draws": "10",
                      "--chains": "1", "--mu-trees": "10", "--tau-trees": "5", "--n-bootstrap": "0"}
     assert calls[0]["DAGSTER_HOME"] == str((tmp_path / "dagster_home").resolve())
+    assert calls[0]["PYTYCHE_DUCKDB"] == str(store)
 
 
 def test_an_explicit_dagster_home_wins(tmp_path, job, monkeypatch):
@@ -80,6 +83,7 @@ def test_bad_choices_are_usage_errors_and_the_job_never_starts(tmp_path, job):
 def test_one_real_round_lands_in_the_store_and_prints_json(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     store = tmp_path / "store.duckdb"
+    monkeypatch.setenv("PYTYCHE_DUCKDB", str(store))  # restored afterwards: the command sets it
     done = invoke("run", "--store", store, "--experiment-id", "cli-run", "--rounds", 1, "--visitors-per-round",
                   1500, "--scenario", "reversal", "-k", 2, *TINY_FIT, "--bootstrap", 0, "--json")
     assert done.exit_code == 0, done.stderr
