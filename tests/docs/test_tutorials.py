@@ -60,7 +60,8 @@ def _first_adaptive_experiment(ns: dict) -> None:
 def _working_with_the_posterior(ns: dict) -> None:
     result, loaded = ns["result"], ns["loaded"]
     assert result.rpv_cate_samples.shape[0] == ns["VISITORS"]
-    np.testing.assert_allclose(loaded.rpv_cate_samples, result.rpv_cate_samples, rtol=1e-5, atol=1e-5)
+    scale = float(np.abs(result.rpv_cate_samples).max())  # float32: the loaded draws walk the stored trees
+    np.testing.assert_allclose(loaded.rpv_cate_samples, result.rpv_cate_samples, rtol=1e-4, atol=1e-5 * scale)
     assert set(ns["allocation"]) == {s.id for s in ns["tree"].segments}
 
 
