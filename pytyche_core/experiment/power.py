@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize, stats
 
-from ..contracts._checks import fail, finite_float, integer
+from ..contracts._checks import fail, finite_float, integer, set_field
 
 LiftOn = Literal["conversion", "order_value", "both"]
 Multiplicity = Literal["bonferroni", "none"]
@@ -68,7 +68,9 @@ class PowerInputs:
     segment_share: float = 1.0
 
     def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen fields
+        def set_(name: str, value: object) -> None:
+            set_field(self, name, value)
+
         set_("baseline_conversion", _open_unit("baseline_conversion", self.baseline_conversion, "0.03"))
         mean = finite_float(_OWNER, "order_value_mean", self.order_value_mean)
         if mean <= 0:
