@@ -68,15 +68,12 @@ class PowerInputs:
     segment_share: float = 1.0
 
     def __post_init__(self) -> None:
-        def set_(name: str, value: object) -> None:
-            set_field(self, name, value)
-
-        set_("baseline_conversion", _open_unit("baseline_conversion", self.baseline_conversion, "0.03"))
+        set_field(self, "baseline_conversion", _open_unit("baseline_conversion", self.baseline_conversion, "0.03"))
         mean = finite_float(_OWNER, "order_value_mean", self.order_value_mean)
         if mean <= 0:
             raise fail(_OWNER, "order_value_mean", f"{mean} <= 0",
                        "pass the converters' average order value, a positive amount such as 60.0")
-        set_("order_value_mean", mean)
+        set_field(self, "order_value_mean", mean)
         cv, log_sd = self.order_value_cv, self.order_value_log_sd
         if (cv is None) == (log_sd is None):
             raise fail(_OWNER, "order_value_cv", "give the order values' spread exactly once (got "
@@ -91,18 +88,18 @@ class PowerInputs:
             log_sd = spread
         else:
             cv, log_sd = spread, math.sqrt(math.log1p(spread**2))
-        set_("order_value_cv", cv)
-        set_("order_value_log_sd", log_sd)
-        set_("arms", integer(_OWNER, "arms", self.arms, minimum=2))
-        set_("alpha", _open_unit("alpha", self.alpha, "0.05"))
-        set_("power", _open_unit("power", self.power, "0.8"))
+        set_field(self, "order_value_cv", cv)
+        set_field(self, "order_value_log_sd", log_sd)
+        set_field(self, "arms", integer(_OWNER, "arms", self.arms, minimum=2))
+        set_field(self, "alpha", _open_unit("alpha", self.alpha, "0.05"))
+        set_field(self, "power", _open_unit("power", self.power, "0.8"))
         if self.multiplicity not in _MULTIPLICITY:
             raise fail(_OWNER, "multiplicity", f"unknown {self.multiplicity!r}", f"use one of {list(_MULTIPLICITY)}")
         share = finite_float(_OWNER, "segment_share", self.segment_share)
         if not 0.0 < share <= 1.0:
             raise fail(_OWNER, "segment_share", f"{share} is not in (0, 1]",
                        "pass the segment's fraction of traffic, such as 0.2 (1.0: everyone)")
-        set_("segment_share", share)
+        set_field(self, "segment_share", share)
 
     @property
     def rpv_baseline(self) -> float:
