@@ -57,7 +57,7 @@ def _parser(d: SimulatedExperiment) -> argparse.ArgumentParser:
     return p
 
 
-def _prepare_dagster_home(default: Path) -> None:
+def prepare_dagster_home(default: Path) -> None:
     """DAGSTER_HOME (absolute, or runs are lost on exit) with telemetry off: this machine is offline."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(default))).resolve()
     os.environ["DAGSTER_HOME"] = str(home)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or args.visitors_per_round < 1:
         print("--rounds and --visitors-per-round must be >= 1", file=sys.stderr)
         return 2
-    _prepare_dagster_home(Path(args.duckdb).resolve().parent / "dagster_home")
+    prepare_dagster_home(Path(args.duckdb).resolve().parent / "dagster_home")
     experiment = SimulatedExperiment(**{
         **defaults.model_dump(), "experiment_id": args.experiment_id, "scenario": args.scenario,
         "arms": args.arms, "metric": args.metric, "profile": args.profile,

@@ -56,9 +56,9 @@ def ui_environment(store: str) -> dict[str, str]:
 
 def prepare_instance(home: str) -> None:
     """Create DAGSTER_HOME with the project's instance settings (telemetry off) on first use."""
-    from pytyche_pipelines.main import _prepare_dagster_home
+    from pytyche_pipelines.main import prepare_dagster_home
 
-    _prepare_dagster_home(Path(home))
+    prepare_dagster_home(Path(home))
 
 
 @command("ui", short_help="The Dagster UI on 127.0.0.1 over the same runs and store.")
