@@ -1,23 +1,24 @@
-"""Fit speed and accuracy: pytyche's hurdle BCF against stochtree's BCF as a two-part model.
+"""Fit speed and accuracy, same data, same run: our default fit beside stochtree and bartz.
 
-Both engines fit the same simulated hurdle data (a catalog scenario, K arms)
-with the same numbers of trees and MCMC sweeps:
+Engines, each in its own process (so peak memory is its own):
 
-- pytyche: ``pt.fit`` (probit BCF on conversion x Gaussian BCF on log revenue
-  of converters, one vector-leaf treatment forest per channel);
-- stochtree: ``BCFModel`` twice — probit on conversion for everyone, Gaussian
-  on log revenue for converters with a multivariate (one-hot) treatment —
-  then ``predict`` for every visitor.
+- ``pytyche``: ``pt.fit`` with the default ``BCFConfig`` (``--set NAME=VALUE`` overrides,
+  e.g. ``--set warm_start=10 burn_in=25``): probit BCF on conversion x Gaussian BCF on
+  log revenue of converters, one vector-leaf treatment forest per channel;
+- ``stochtree``: ``BCFModel`` twice as a two-part model (``benchmarks/peers.py``) at its
+  authors' recommended setting, 10 grow-from-root sweeps then 100 MCMC (``--stochtree
+  matched``: our burn-in, draws and chains instead);
+- ``bartz``: bartz's ``bcf`` twice the same way, 100 burn-in + 100 kept sweeps (K = 2 only:
+  it has one binary treatment).
 
-Per engine the script prints wall time (fit plus every visitor's effect
-draws), seconds per 1k visitors, peak resident memory of the process, the
-RMSE of the posterior-mean revenue-per-visitor effect against the truth, and
-the share of (visitor, arm) pairs whose 80% interval covers the truth, and
-the conversion channel's own RMSEs (control rate p0, rate contrasts dp);
-then the ratios pytyche / stochtree. Each engine runs in its own process so peak
-memory is its own. Run with the bench extra installed:
+Per engine: wall time (fit plus every visitor's effect draws), seconds per 1k
+visitors, peak resident memory, per-visitor RMSE of the revenue-per-visitor
+effect, GATE RMSE over quartiles of the estimated effect, 80% coverage of
+visitor and group intervals, average-effect error; then each peer's ratios
+(ours / peer: below 1 means we are faster or more accurate). Run with the
+bench extra installed::
 
-    .venv-bench/bin/python benchmarks/fit_speed.py --n 10000 50000
+    .venv-bench/bin/python benchmarks/fit_speed.py --n 50000 --k 3
 """
 
 from __future__ import annotations
@@ -30,113 +31,99 @@ import resource
 import time
 
 import numpy as np
-from scipy.special import ndtr
+from accuracy import parse_override, score
+from peers import (
+    STOCHTREE_SETTINGS,
+    as_estimate,
+    bartz_effects,
+    stochtree_effects,
+    stochtree_sweeps,
+)
 
 
-def simulate(scenario_name: str, k: int, profile: str, n: int, seed: int):
+def simulate(args: dict):
     import pytyche_core as pt
     from pytyche_core.simulate import scenario
 
-    return pt.simulate(scenario(scenario_name, k=k, profile=profile).config(n, seed=seed))
+    return pt.simulate(scenario(args["scenario"], k=args["k"], profile=args["profile"]).config(args["n"],
+                                                                                             seed=args["seed"]))
 
 
-def channel_scores(p0: np.ndarray, dp: np.ndarray, truth) -> dict[str, float]:
-    """RMSE of the conversion channel alone: the control rate ``p0`` (n,) and its contrasts ``dp`` (n, K-1)."""
-    p = truth.conversion_probabilities()
-    return {"p0_rmse": float(np.sqrt(((p0 - p[:, 0]) ** 2).mean())),
-            "dp_rmse": float(np.sqrt(((dp - (p[:, 1:] - p[:, :1])) ** 2).mean()))}
+def run_engine(args: dict) -> dict:
+    observed, truth = simulate(args)
+    engine, seed = args["engine"], args["seed"]
+    started = time.perf_counter()
+    if engine == "pytyche":
+        import pytyche_core as pt
+
+        effects = pt.fit(observed, config=pt.BCFConfig(**args["overrides"]), seed=seed).rpv_cate_samples
+    elif engine == "stochtree":
+        config = _config(args["overrides"])
+        sweeps = stochtree_sweeps(args["stochtree"], burn_in=config.burn_in, draws=config.draws,
+                                  chains=config.chains)
+        effects = stochtree_effects(observed, sweeps=sweeps, seed=seed)
+    elif engine == "bartz":
+        effects = bartz_effects(observed, seed=seed)
+    else:
+        raise ValueError(f"unknown engine {engine!r}. Fix: one of pytyche, stochtree, bartz.")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            **score(as_estimate(np.asarray(effects)), truth.contrasts(), observed)}
 
 
-def score(effects: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """RMSE of the posterior mean and 80% coverage; ``effects`` (n, S, K-1), ``truth`` (n, K-1)."""
-    mean = effects.mean(axis=1)
-    low, high = np.quantile(effects, [0.1, 0.9], axis=1)
-    ate = effects.mean(axis=0)  # (S, K-1): per-draw average effect
-    ate_low, ate_high = np.quantile(ate, [0.1, 0.9], axis=0)
-    true_ate = truth.mean(axis=0)
-    return {
-        "rmse": float(np.sqrt(((mean - truth) ** 2).mean())),
-        "truth_sd": float(truth.std()),
-        "coverage80": float(((low <= truth) & (truth <= high)).mean()),
-        "ate_error": float(np.abs(ate.mean(axis=0) - true_ate).mean()),
-        "ate_covered": float(((ate_low <= true_ate) & (true_ate <= ate_high)).mean()),
-    }
-
-
-def run_pytyche(args: dict) -> dict:
+def _config(overrides: dict):
     import pytyche_core as pt
 
-    observed, truth = simulate(args["scenario"], args["k"], args["profile"], args["n"], args["seed"])
-    config = pt.BCFConfig(mu_trees=args["mu_trees"], tau_trees=args["tau_trees"], burn_in=args["burn_in"],
-                          draws=args["draws"], chains=args["chains"])
-    started = time.perf_counter()
-    result = pt.fit(observed, config=config, seed=args["seed"])
-    effects = result.rpv_cate_samples
-    seconds = time.perf_counter() - started
-    predictors = [result.conversion.predictors(j) for j in range(observed.n_arms - 1)]
-    p0 = ndtr(predictors[0][0]).mean(axis=0)
-    dp = np.stack([(ndtr(arm) - ndtr(base)).mean(axis=0) for base, arm in predictors], axis=-1)
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            **score(effects, truth.contrasts()), **channel_scores(p0, dp, truth)}
+    return pt.BCFConfig(**overrides)
 
 
-def run_stochtree(args: dict) -> dict:
-    from peers import stochtree_hurdle, stochtree_sweeps
-
-    observed, truth = simulate(args["scenario"], args["k"], args["profile"], args["n"], args["seed"])
-    sweeps = stochtree_sweeps("matched", burn_in=args["burn_in"], draws=args["draws"], chains=args["chains"])
-    started = time.perf_counter()
-    fit = stochtree_hurdle(observed, sweeps=sweeps, seed=args["seed"], trees=(args["mu_trees"], args["tau_trees"]))
-    seconds = time.perf_counter() - started
-    dp = (fit.p - fit.p0[:, :, None]).mean(axis=1)
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            **score(fit.effects, truth.contrasts()), **channel_scores(fit.p0.mean(axis=1), dp, truth)}
-
-
-def in_own_process(fn, args: dict) -> dict:
+def in_own_process(args: dict) -> dict:
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(fn, args).result()
+        return pool.submit(run_engine, args).result()
+
+
+COLUMNS = (("seconds", "wall s", "8.1f"), ("peak_mb", "peak MB", "8.0f"), ("rmse", "RMSE", "7.3f"),
+           ("gate_rmse", "GATE", "7.3f"), ("cover80", "cover80", "7.2f"), ("gate_cover80", "GATEcov", "7.2f"),
+           ("ate_error", "ATE err", "7.3f"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--k", type=int, default=3)
-    parser.add_argument("--scenario", default="reversal")
-    parser.add_argument("--profile", default="stress")
-    parser.add_argument("--mu-trees", type=int, default=200)
-    parser.add_argument("--tau-trees", type=int, default=50)
-    parser.add_argument("--burn-in", type=int, default=200)
-    parser.add_argument("--draws", type=int, default=100)
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--engines", nargs="+", default=["pytyche", "stochtree"])
+    parser.add_argument("--scenario", default="clustered")
+    parser.add_argument("--profile", default="realistic")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engines", nargs="+", default=None, choices=("pytyche", "stochtree", "bartz"),
+                        help="default: pytyche and stochtree, plus bartz at K = 2")
+    parser.add_argument("--stochtree", choices=STOCHTREE_SETTINGS, default="recommended")
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="BCFConfig overrides for pytyche, e.g. warm_start=10")
     opts = parser.parse_args()
+    engines = opts.engines or (["pytyche", "stochtree", "bartz"] if opts.k == 2 else ["pytyche", "stochtree"])
+    overrides = dict(parse_override(o) for o in opts.overrides)
     import jax
 
     print(f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
           f"jax {jax.__version__} backend {jax.default_backend()}")
-    print(f"scenario {opts.scenario} ({opts.profile}), K={opts.k}; trees {opts.mu_trees}+{opts.tau_trees}, "
-          f"burn-in {opts.burn_in}, draws {opts.draws} x {opts.chains} chains, no warm start")
-    runners = {"pytyche": run_pytyche, "stochtree": run_stochtree}
-    header = f"{'n':>7} {'engine':>9} {'wall s':>8} {'s/1k':>6} {'peak MB':>8} {'RMSE':>7} {'truth sd':>8} " \
-             f"{'cover80':>7} {'ATE err':>7} {'ATE cov':>7} {'p0 RMSE':>7} {'dp RMSE':>7}"
-    print(header)
+    print(f"scenario {opts.scenario} ({opts.profile}), K={opts.k}, seed {opts.seed}; pytyche BCFConfig "
+          f"overrides {overrides or 'none (the default)'}; stochtree {opts.stochtree}")
+    print(f"{'n':>7} {'engine':>9} {'s/1k':>6} " + " ".join(f"{title:>{fmt.split('.')[0]}}"
+                                                      for _, title, fmt in COLUMNS))
     for n in opts.n:
-        args = {"n": n, "k": opts.k, "scenario": opts.scenario, "profile": opts.profile, "seed": opts.seed,
-                "mu_trees": opts.mu_trees, "tau_trees": opts.tau_trees, "burn_in": opts.burn_in,
-                "draws": opts.draws, "chains": opts.chains}
         rows = {}
-        for engine in opts.engines:
-            r = rows[engine] = in_own_process(runners[engine], args)
-            print(f"{n:>7} {engine:>9} {r['seconds']:8.1f} {1000 * r['seconds'] / n:6.2f} {r['peak_mb']:8.0f} "
-                  f"{r['rmse']:7.3f} {r['truth_sd']:8.3f} {r['coverage80']:7.2f} {r['ate_error']:7.3f} "
-                  f"{r['ate_covered']:7.2f} {r['p0_rmse']:7.4f} {r['dp_rmse']:7.4f}", flush=True)
-        if {"pytyche", "stochtree"} <= rows.keys():
-            ours, peer = rows["pytyche"], rows["stochtree"]
-            print(f"{n:>7} {'ratio':>9} {ours['seconds'] / peer['seconds']:8.2f} {'':>6} "
-                  f"{ours['peak_mb'] / peer['peak_mb']:8.2f} {ours['rmse'] / peer['rmse']:7.2f}", flush=True)
+        for engine in engines:
+            args = {"n": n, "k": opts.k, "scenario": opts.scenario, "profile": opts.profile, "seed": opts.seed,
+                    "engine": engine, "stochtree": opts.stochtree, "overrides": overrides}
+            r = rows[engine] = in_own_process(args)
+            print(f"{n:>7} {engine:>9} {1000 * r['seconds'] / n:6.2f} "
+                  + " ".join(format(r[key], fmt) for key, _, fmt in COLUMNS), flush=True)
+        for peer in (e for e in engines if e != "pytyche" and "pytyche" in rows):
+            ours, theirs = rows["pytyche"], rows[peer]
+            print(f"{n:>7} {'/' + peer:>9} {'':>6} "
+                  + " ".join(format(ours[key] / theirs[key], "8.2f" if i < 2 else "7.2f")
+                             for i, (key, _, _) in enumerate(COLUMNS)), flush=True)
 
 
 if __name__ == "__main__":
