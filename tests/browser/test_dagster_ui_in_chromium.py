@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.core.report.stored_experiment import EXPERIMENT, materialize_rounds
+from tests.dagster_ui import running_ui
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PREFIX = EXPERIMENT["experiment_id"].replace("-", "_")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _asset_nodes(port: int) -> list:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
-                                     data=json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read()).get("data", {}).get("assetNodes") or []
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +27,10 @@ def ui(tmp_path_factory):
     spec = home / "experiments.yaml"
     spec.write_text(yaml.safe_dump({"experiments": [EXPERIMENT]}))
     stored = materialize_rounds(home / "data", rounds=1, instance=dg.DagsterInstance.local_temp(str(home)))
-    port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTYCHE_EXPERIMENTS": str(spec),
            "PYTYCHE_DUCKDB": str(stored.store_path)}
-    webserver = Path(sys.executable).parent / "dagster-webserver"
-    server = subprocess.Popen([str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while True:  # bounded wait for the server to load the code location
-            try:
-                if _asset_nodes(port):
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, "the webserver exited"
-            assert time.monotonic() < deadline, "the UI did not answer within 180 s"
-            time.sleep(2)
+    with running_ui(env) as (port, _):
         yield port, stored.round_keys[0]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _visible_text(dom: str) -> str:
