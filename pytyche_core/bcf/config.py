@@ -30,6 +30,11 @@ class BCFConfig:
       arm for the treatment forest) is sampled from an inverse-gamma prior of this shape whose mean
       is the default above, so a forest without signal shrinks its own leaves. Off by default:
       with few treatment trees it can shrink a large average effect (docs/concepts/sampler-math.md §3b).
+    - ``treatment_intercept``, ``treatment_intercept_var``: when True, each channel samples one
+      intercept per treatment arm beside the treatment forest, with its own prior N(0, var) on the
+      model scale (probit: latent utility units; Gaussian: the standardised target), so the
+      average effect is not shrunk by the forest's tight leaf prior (docs/concepts/sampler-math.md
+      §3c). Off by default while it is measured across the catalog.
     - ``probit_delta_max``, ``probit_max_relative_lift``: the largest plausible change in
       conversion probability, absolute (mapped at phi(0)) and relative to the observed rate
       (mapped at that rate); the smaller sets the probit treatment leaf scale
@@ -61,6 +66,8 @@ class BCFConfig:
     warm_start: int = 0
     sample_leaf_scales: bool = False
     leaf_scale_shape: float = 3.0
+    treatment_intercept: bool = False
+    treatment_intercept_var: float = 1.0
     probit_delta_max: float = 0.9
     probit_max_relative_lift: float = 1.0
     sigma_nu: float = 3.0
@@ -85,14 +92,14 @@ class BCFConfig:
                 raise fail(owner, name, f"{value} outside (0, 1)", "pass a split probability at the root")
             set_field(self, name, value)
         for name in ("mu_beta", "tau_beta", "mu_leaf_scale", "tau_leaf_scale", "sigma_nu",
-                     "probit_max_relative_lift"):
+                     "probit_max_relative_lift", "treatment_intercept_var"):
             value = finite_float(owner, name, getattr(self, name))
             if value <= 0 and name != "mu_beta" and name != "tau_beta":
                 raise fail(owner, name, f"{value} <= 0", "pass a positive value")
             if value < 0:
                 raise fail(owner, name, f"{value} < 0", "pass a non-negative value")
             set_field(self, name, value)
-        for name in ("sample_leaf_scales", "pad_to_buckets"):
+        for name in ("sample_leaf_scales", "pad_to_buckets", "treatment_intercept"):
             if not isinstance(getattr(self, name), bool):
                 raise fail(owner, name, repr(getattr(self, name)), "pass True or False")
         shape = finite_float(owner, "leaf_scale_shape", self.leaf_scale_shape)

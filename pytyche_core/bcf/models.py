@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from .families import OutcomeFamily
 from .forest import Forest
 from .grow_from_root import grow_from_root_sweep
+from .intercept import draw_intercept
 from .leaves import draw_leaf_variance
 from .sweep import ForestPrior, SweepData, sweep, take
 
@@ -35,6 +36,7 @@ class ChannelData(NamedTuple):
     tau_bins: jax.Array     # int32 [p]: bins per variable for tau (reserved columns set to 1)
     mu_prior_var: jax.Array   # float32 [1]: the mu leaf variance (its prior mean when sampled)
     tau_prior_var: jax.Array  # float32 [K]: the same per arm; column 0 (control) is 0
+    tau0_prior_var: jax.Array  # float32 [K]: the treatment intercept's prior variance (control 0)
     nu: jax.Array           # float32 []: inverse-gamma degrees of freedom
     lam: jax.Array          # float32 []: inverse-gamma scale
 
@@ -47,11 +49,12 @@ class ChannelState(NamedTuple):
     mu_nodes: jax.Array     # [m_mu, n]
     tau_nodes: jax.Array    # [m_tau, n]
     latent: jax.Array       # float32 [n]: the target, or the family's latent (probit: the utility)
-    residual: jax.Array     # float32 [n]: latent - offset - mu(x) - tau_arm(x)
+    residual: jax.Array     # float32 [n]: latent - offset - mu(x) - tau0_arm - tau_arm(x)
     sigma2: jax.Array       # float32 []
     mu_fit: jax.Array       # float32 [n]: mu(x), kept up to date from the residual (see ``step``)
     mu_leaf_var: jax.Array  # float32 [1]: the mu leaf variance in use (fixed, or sampled)
     tau_leaf_var: jax.Array  # float32 [K]: the same per arm column (control 0)
+    tau0: jax.Array         # float32 [K]: the treatment intercept (all 0 unless the spec samples it)
 
 
 class Acceptance(NamedTuple):
@@ -69,6 +72,7 @@ class ChannelSpec(NamedTuple):
     family: OutcomeFamily
     prior_only: bool = False
     leaf_scale_shape: float | None = None  # None: leaf variances fixed; else the IG shape of their prior
+    treatment_intercept: bool = False  # sample tau0 (intercept.py); False: it stays 0
 
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
@@ -87,27 +91,27 @@ def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
 
 
 def fits(state: ChannelState) -> tuple[jax.Array, jax.Array]:
-    """(mu [n], tau [n, K-1]) of the current trees, on the model scale without the offset."""
+    """(mu [n], tau [n, K-1]) of the current trees and intercept, on the model scale without the offset."""
     tau = state.tau._replace(leaf=state.tau.leaf[:, :, 1:])  # the control column is 0: skip it
-    return state.mu_fit, forest_fit(tau, state.tau_nodes)
+    return state.mu_fit, forest_fit(tau, state.tau_nodes) + state.tau0[1:]
 
 
 def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
     """Recompute the residual and mu's fit exactly from the trees (undoes float32 drift of the
     running updates)."""
     mu, tau = forest_fit(state.mu, state.mu_nodes)[:, 0], forest_fit(state.tau, state.tau_nodes)
-    own_tau = jnp.take_along_axis(tau, data.arm[:, None], axis=1)[:, 0]
+    own_tau = jnp.take_along_axis(tau, data.arm[:, None], axis=1)[:, 0] + state.tau0[data.arm]
     return state._replace(residual=state.latent - data.offset - mu - own_tau, mu_fit=mu)
 
 
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
          sample_scales: jax.Array | bool = True) -> tuple[ChannelState, Acceptance]:
-    """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> every tau tree ->
-    [tau leaf variances] -> [sigma2]. Returns acceptance rates.
+    """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> [treatment intercept] ->
+    every tau tree -> [tau leaf variances] -> [sigma2]. Returns acceptance rates.
 
     Leaf variances are drawn only when ``spec.leaf_scale_shape`` is set and ``sample_scales``
     holds (the run holds them fixed through the first half of burn-in: see ``run.run_channel``)."""
-    k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
+    k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var, k_tau0 = jax.random.split(key, 7)
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
@@ -122,6 +126,7 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     # Only mu changed during its sweep, so its fit moved by exactly what the residual lost: one
     # pass instead of walking every tree when a draw is kept.
     mu_fit = state.mu_fit + (before_mu - residual)
+    tau0, residual = _intercept(k_tau0, state.tau0, residual, data, state.sigma2, spec)
     tau, tau_nodes, residual, tau_acc = sweep(
         k_tau, state.tau, state.tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
@@ -130,16 +135,26 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
     sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
-    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var)
+    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
+                       tau0)
     return new, Acceptance(mu=mu_acc.mean(), tau=tau_acc.mean())
 
 
+def _intercept(key: jax.Array, tau0: jax.Array, residual: jax.Array, data: ChannelData, sigma2: jax.Array,
+               spec: ChannelSpec) -> tuple[jax.Array, jax.Array]:
+    if not spec.treatment_intercept:
+        return tau0, residual
+    return draw_intercept(key, tau0, residual, data.arm, data.weight, sigma2, data.tau0_prior_var,
+                          prior_only=spec.prior_only)
+
+
 def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec) -> ChannelState:
-    """One grow-from-root iteration: [latent draw] -> regrow every mu tree -> every tau tree -> [sigma2].
+    """One grow-from-root iteration: [latent draw] -> regrow every mu tree -> [treatment intercept] ->
+    every tau tree -> [sigma2].
 
     Leaf variances stay at their starting values: a warm start places the trees, the MCMC after it
     samples everything."""
-    k_latent, k_mu, k_tau, k_sigma = jax.random.split(key, 4)
+    k_latent, k_mu, k_tau, k_sigma, k_tau0 = jax.random.split(key, 5)
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
@@ -147,9 +162,10 @@ def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: Chan
         k_mu, state.mu, state.mu_nodes, residual,
         SweepData(data.bins, zeros, data.weight, data.mu_bins, state.mu_leaf_var), state.sigma2, spec.mu)
     mu_fit = state.mu_fit + (before_mu - residual)
+    tau0, residual = _intercept(k_tau0, state.tau0, residual, data, state.sigma2, spec)
     tau, tau_nodes, residual = grow_from_root_sweep(
         k_tau, state.tau, state.tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var), state.sigma2, spec.tau)
     sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     return state._replace(mu=mu, tau=tau, mu_nodes=mu_nodes, tau_nodes=tau_nodes, latent=latent,
-                          residual=residual, sigma2=sigma2, mu_fit=mu_fit)
+                          residual=residual, sigma2=sigma2, mu_fit=mu_fit, tau0=tau0)

@@ -83,7 +83,8 @@ def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) ->
         mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size)),
         tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size)),
         family=family, prior_only=prior_only,
-        leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
+        leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
+        treatment_intercept=config.treatment_intercept)
 
 
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
@@ -105,6 +106,7 @@ def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData,
         offset=jnp.float32(offset), mu_bins=jnp.asarray(inputs.n_bins, jnp.int32),
         tau_bins=jnp.asarray(tau_bins, jnp.int32), mu_prior_var=jnp.asarray([mu_var], jnp.float32),
         tau_prior_var=jnp.asarray([0.0] + [tau_var] * (k - 1), jnp.float32),
+        tau0_prior_var=jnp.asarray([0.0] + [config.treatment_intercept_var] * (k - 1), jnp.float32),
         nu=jnp.float32(nu), lam=jnp.float32(lam))
     return data, centre, scale
 
@@ -124,7 +126,8 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         tau=empty_forest(config.tau_trees, config.max_depth, n_arms),
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
         latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32),
-        mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var)
+        mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var,
+        tau0=jnp.zeros(n_arms, jnp.float32))
 
 
 def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:
@@ -148,7 +151,7 @@ def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Ar
     def one_draw(states, key):
         states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
         mu, tau = jax.lax.cond(keep, jax.vmap(fits), _no_fits, states)
-        kept = (mu, tau, states.sigma2, states.mu, states.tau)
+        kept = (mu, tau, states.sigma2, states.mu, states.tau, states.tau0)
         return states, (kept, jax.tree.map(lambda a: a.mean(axis=(0, 1)), acceptance))  # over thin, chains
 
     states, (kept, acceptance) = jax.lax.scan(one_draw, states, jax.random.split(key, chunk))
@@ -208,7 +211,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
             mu[:, lo:lo + config.chunk] = np.moveaxis(m_draw, 0, 1)
             tau[:, lo:lo + config.chunk] = np.moveaxis(t_draw, 0, 1)
             sigma2[:, lo:lo + config.chunk] = s_draw.T
-            forests.store(slice(lo, lo + config.chunk), kept[3], kept[4])
+            forests.store(slice(lo, lo + config.chunk), kept[3], kept[4], kept[5])
         if bar is not None:
             bar.update(per_block)
     if bar is not None:

@@ -155,6 +155,7 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
                        mu_bins=jnp.array([8, 8], jnp.int32), tau_bins=jnp.array([8, 8], jnp.int32),
                        mu_prior_var=jnp.array([0.3], jnp.float32),
                        tau_prior_var=jnp.array([0.0, 0.05, 0.05], jnp.float32),
+                       tau0_prior_var=jnp.array([0.0, 1.0, 1.0], jnp.float32),
                        nu=jnp.float32(3.0), lam=jnp.float32(0.5))
     spec = ChannelSpec(mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, 0.0),
                        tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), family=GAUSSIAN,
