@@ -14,6 +14,8 @@ clearly worse one.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.special import ndtr
@@ -195,19 +197,15 @@ def test_average_effect_intervals_cover_at_their_level(gaussian_experiment, gaus
 
 # -- slow tier: more replicates, every model, realistic rates ----------------------------------------------
 
-_SHRUNK_BINARY_ATE = ("the probit treatment prior scaled at the observed rate (a doubling at most, one prior sd) "
-                      "also shrinks the average effect: strong-effect binary K = 3 coverage fell from 75% / 75% to "
-                      "67% / 61%; a treatment intercept outside the forest's prior (built, off by default) "
-                      "only reaches 70% / 65%: the intervals are too narrow (z-score sd 1.2-1.3) as well as "
-                      "low (docs/benchmarks.md)")
+#: Burn-in of the strong-effect binary K = 3 case: under the rate-scaled probit prior its 10-tree treatment
+#: forest needs longer to carry effects of this size (see the test's docstring).
+_STRONG_BINARY_K3_BURN_IN = 600
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind,k,replicates,confounding", [
     ("continuous", 2, 200, 0.0), ("continuous", 3, 200, 0.0), ("continuous", 2, 200, 1.0),
-    ("continuous", 3, 200, 1.0), ("binary", 2, 100, None),
-    pytest.param("binary", 3, 100, None, marks=pytest.mark.xfail(strict=True, reason=_SHRUNK_BINARY_ATE)),
-    ("hurdle", 2, 30, None)])
+    ("continuous", 3, 200, 1.0), ("binary", 2, 100, None), ("binary", 3, 100, None), ("hurdle", 2, 30, None)])
 def test_average_effect_coverage_per_arm(kind, k, replicates, confounding, gaussian_experiment, gaussian_sizes,
                                          scenario_data, strong_knobs, coverage_config):
     """Each arm's 80% intervals of its sample ATE cover it 70-90% of the time.
@@ -217,10 +215,17 @@ def test_average_effect_coverage_per_arm(kind, k, replicates, confounding, gauss
     in an adaptive experiment. Measured (seeds 2000+, sampler of 2026-11-23
     15:20): randomised K = 2 75%, K = 3 81.5% and 82%; confounded K = 2 69.5%
     (the posterior mean of the ATE sits 0.37 posterior sd high on average),
-    K = 3 77% and 75%; binary K = 2 80%, K = 3 75% and 75% (67% and 61% after
-    the probit prior change of 2026-11-30: expected to fail). Hurdle replicates
+    K = 3 77% and 75%; binary K = 2 80%, K = 3 75% and 75%. Hurdle replicates
     are few: its order-value channel is sized by the number of converters,
     so every replicate compiles the sampler anew (about 17 s each here).
+
+    The binary K = 3 case burns in longer. After the probit prior was scaled
+    at the observed rate (2026-11-30) it covered 67% / 61% at the shared 200
+    burn-in; over 16 replicates the posterior mean sat 0.41 / 0.49 posterior
+    sd below the truth. With 600 burn-in sweeps that offset is 0.01 / 0.10 sd
+    and the coverage 78% / 79% (100 replicates): the chain had not reached
+    the posterior, the posterior itself is calibrated. (A treatment
+    intercept, sampler-math §3c, gave only 70% / 65% at 200.)
     """
     if kind == "continuous":
         bundles = (gaussian_experiment(gaussian_sizes[k], k, seed=2000 + r, confounding=confounding)
@@ -229,6 +234,8 @@ def test_average_effect_coverage_per_arm(kind, k, replicates, confounding, gauss
     else:
         bundles = (scenario_data(k, seed=2000 + r, **strong_knobs[kind]) for r in range(replicates))
         kwargs = {}
+    if (kind, k) == ("binary", 3):
+        coverage_config = dataclasses.replace(coverage_config, burn_in=_STRONG_BINARY_K3_BURN_IN)
     covered = average_effect_coverage(bundles, lambda b: pt.fit(b.observed, config=coverage_config, seed=0,
                                                                 **kwargs))
     rates = covered.mean(axis=0)
