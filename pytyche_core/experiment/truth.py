@@ -32,6 +32,7 @@ from ..contracts import (
     propensity_matrix,
 )
 from ..posterior.best_arm import best_arm
+from ..posterior.calibration import DEFAULT_LEVELS, coverage_curve
 from ..simulate.outcomes import PotentialOutcomes
 
 
@@ -184,6 +185,17 @@ def segment_stability(tree: PolicyTreeResult, previous: PolicyTreeResult | None,
     return float(np.mean(scores))
 
 
+def effect_coverage_curves(posterior, true_effects: np.ndarray, levels: Sequence[float] = DEFAULT_LEVELS
+                           ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per treatment, ``(levels, coverage)``: the share of fitted visitors whose central posterior
+    interval at each nominal level covers their true effect (``true_effects`` ``(n, K-1)``,
+    row-aligned with the fit). What ``plots.calibration_figure`` draws."""
+    levels = np.asarray(levels, dtype=np.float64)
+    draws = posterior.cate_samples
+    return {f"{name}: per-visitor effects": (levels, coverage_curve(draws[:, :, j], true_effects[:, j], levels))
+            for j, name in enumerate(posterior.treatment_names)}
+
+
 def score_round(*, round_index: int, plan, previous_tree: PolicyTreeResult | None, posterior,
                 true_effects: np.ndarray, round_observed: ObservedExperimentData,
                 round_truth: CalibrationTruth, population: EvaluationPopulation,
@@ -233,5 +245,5 @@ def score_round(*, round_index: int, plan, previous_tree: PolicyTreeResult | Non
         segment_stability=segment_stability(plan.tree, previous_tree, population.features))
 
 
-__all__ = ["EvaluationPopulation", "RoundScore", "gap_captured", "gate_rmse", "oracle_lift", "policy_lift",
+__all__ = ["EvaluationPopulation", "RoundScore", "effect_coverage_curves", "gap_captured", "gate_rmse", "oracle_lift", "policy_lift",
            "fitted_true_effects", "score_round", "stack_rounds_truth", "segment_stability", "true_values", "truth_values"]

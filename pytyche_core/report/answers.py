@@ -22,7 +22,7 @@ from ..contracts import (
     RecommendationSummary,
     apply_rule,
 )
-from ..posterior.calibration import DEFAULT_LEVELS, coverage_curve
+from ..experiment.truth import effect_coverage_curves
 from ..posterior.routing import SegmentRoute, conversion_contrast_group_means
 from ..segments import rule_to_sql
 from .gather import StoredRound
@@ -172,13 +172,9 @@ def _coverage(stored: StoredRound) -> tuple[dict, dict]:
     """Per treatment, the per-visitor coverage curve against the truth and the true average lift (simulation)."""
     if stored.true_effects is None:
         return {}, {}
-    draws = stored.posterior.cate_samples
-    curves, averages = {}, {}
-    for j, name in enumerate(stored.posterior.treatment_names):
-        curves[f"{name}: per-visitor effects"] = (DEFAULT_LEVELS, coverage_curve(draws[:, :, j],
-                                                                                 stored.true_effects[:, j]))
-        averages[name] = float(stored.true_effects[:, j].mean())
-    return curves, averages
+    averages = {name: float(stored.true_effects[:, j].mean())
+                for j, name in enumerate(stored.posterior.treatment_names)}
+    return effect_coverage_curves(stored.posterior, stored.true_effects), averages
 
 
 def answer(stored: StoredRound, *, assignable_attributes: Sequence[str] | None = None) -> Answers:

@@ -28,6 +28,7 @@ from pytyche_core.experiment.stored import (
     stored_history,
 )
 from pytyche_core.experiment.truth import (
+    effect_coverage_curves,
     fitted_true_effects,
     score_round,
     stack_rounds_truth,
@@ -153,10 +154,10 @@ def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: Ja
     if stored is not None:
         truths.insert(0, (truth_values(read_round_truth(path, eid, earlier)), stored.arm_index()))
     values, arm = stack_rounds_truth(truths, len(arms))
+    true_effects = fitted_true_effects(values, arm, arms, outcome.fit_data.arm_names)
     score = score_round(
         round_index=index + 1, plan=outcome.plan, previous_tree=history[-1].plan.tree if history else None,
-        posterior=outcome.posterior,
-        true_effects=fitted_true_effects(values, arm, arms, outcome.fit_data.arm_names),
+        posterior=outcome.posterior, true_effects=true_effects,
         round_observed=data.observed, round_truth=data.truth, population=source.population,
         previous=read_score(path, eid, earlier[-1]) if earlier else None)
     rows = write_round(path, data.observed, truth=data.truth, round_key=key, run_id=stamp["run_id"],
@@ -214,4 +215,8 @@ def _run_round(context: dg.AssetExecutionContext, store: DuckDBStore, device: Ja
         "cumulative regret": score.cumulative_regret, "GATE RMSE": score.gate_rmse,
         "policy accuracy": score.policy_accuracy,
         "regret and oracle gap": _picture(plots.loop_curves_figure(scores), pictures / f"{key}-curves.png",
-                                          "regret and oracle gap")})
+                                          "regret and oracle gap"),
+        "interval calibration": _picture(
+            plots.calibration_figure(effect_coverage_curves(posterior, true_effects),
+                                     title="Per-visitor intervals against the truth"),
+            pictures / f"{key}-calibration.png", "interval calibration")})

@@ -255,3 +255,14 @@ def test_a_failed_fit_produces_no_plan(tmp_path, monkeypatch):
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         visitors = con.execute("SELECT count(*) FROM visitors").fetchone()[0]
     assert PLANS_TABLE not in tables and visitors == 0  # the round lands whole or not at all
+
+
+def test_round_metadata_carries_the_reports_figures(two_rounds):
+    """The assets show the figures the HTML report draws, from the same plotting functions."""
+    _, runs, _, instance = two_rounds
+    events = instance.all_logs(next(iter(runs.values())), of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    metadata = {tuple(e.dagster_event.event_specific_data.materialization.asset_key.path[1:]):
+                e.dagster_event.event_specific_data.materialization.metadata for e in events}
+    assert {"posterior lift", "conversion and order value"} <= set(metadata[("analysis",)])
+    assert "segment tree" in metadata[("policy_tree",)]
+    assert {"regret and oracle gap", "interval calibration"} <= set(metadata[("truth_comparison",)])
