@@ -26,13 +26,13 @@ Needs the bench extra (``pip install -e '.[bench]'``)::
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import multiprocessing
 import platform
 import time
 
 import numpy as np
+from isolation import in_own_process
 from peers import (
     STOCHTREE_SETTINGS,
     Estimate,
@@ -124,12 +124,6 @@ def run_system(args: dict) -> dict:
     return {"seconds": seconds, **score(estimate, truth.contrasts(), observed)}
 
 
-def in_own_process(args: dict) -> dict:
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(run_system, args).result()
-
-
 def parse_override(text: str) -> tuple[str, float | int | bool]:
     name, _, value = text.partition("=")
     if value.lower() in ("true", "false"):
@@ -160,7 +154,7 @@ def main() -> None:
             for system in opts.systems:
                 args = {"scenario": name, "k": opts.k, "profile": opts.profile, "n": opts.n, "seed": seed,
                         "system": system, "stochtree": opts.stochtree, "overrides": overrides}
-                row = {"scenario": name, "seed": seed, "system": system, **in_own_process(args)}
+                row = {"scenario": name, "seed": seed, "system": system, **in_own_process(run_system, args)}
                 rows.append(row)
                 print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
                       flush=True)

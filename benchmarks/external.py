@@ -28,6 +28,7 @@ import platform
 import time
 
 import numpy as np
+from isolation import in_own_process
 
 
 def ihdp(replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -108,14 +109,6 @@ def run(args: dict) -> dict:
             "cover80": float(np.mean((low <= effect) & (effect <= high))), "width80": float(np.mean(high - low))}
 
 
-def in_own_process(args: dict) -> dict:
-    import concurrent.futures
-
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(run, args).result()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ihdp", type=int, nargs="*", default=list(range(10)), help="replications (seeds)")
@@ -129,7 +122,7 @@ def main() -> None:
         for index in indices:
             for system in opts.systems:
                 row = {"data": data, "index": index, "system": system,
-                       **in_own_process({"data": "ihdp" if data == "ihdp" else "acic", "index": index,
+                       **in_own_process(run, {"data": "ihdp" if data == "ihdp" else "acic", "index": index,
                                          "system": system})}
                 rows.append(row)
                 print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),

@@ -24,7 +24,6 @@ bench extra installed::
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import multiprocessing
 import platform
 import resource
@@ -32,6 +31,7 @@ import time
 
 import numpy as np
 from accuracy import parse_override, score
+from isolation import in_own_process
 from peers import (
     STOCHTREE_SETTINGS,
     as_estimate,
@@ -77,12 +77,6 @@ def _config(overrides: dict):
     return pt.BCFConfig(**overrides)
 
 
-def in_own_process(args: dict) -> dict:
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(run_engine, args).result()
-
-
 COLUMNS = (("seconds", "wall s", "8.1f"), ("peak_mb", "peak MB", "8.0f"), ("rmse", "RMSE", "7.3f"),
            ("gate_rmse", "GATE", "7.3f"), ("cover80", "cover80", "7.2f"), ("gate_cover80", "GATEcov", "7.2f"),
            ("ate_error", "ATE err", "7.3f"))
@@ -116,7 +110,7 @@ def main() -> None:
         for engine in engines:
             args = {"n": n, "k": opts.k, "scenario": opts.scenario, "profile": opts.profile, "seed": opts.seed,
                     "engine": engine, "stochtree": opts.stochtree, "overrides": overrides}
-            r = rows[engine] = in_own_process(args)
+            r = rows[engine] = in_own_process(run_engine, args)
             print(f"{n:>7} {engine:>9} {1000 * r['seconds'] / n:6.2f} "
                   + " ".join(format(r[key], fmt) for key, _, fmt in COLUMNS), flush=True)
         for peer in (e for e in engines if e != "pytyche" and "pytyche" in rows):
