@@ -68,7 +68,16 @@ def run_engine(args: dict) -> dict:
         raise ValueError(f"unknown engine {engine!r}. Fix: one of pytyche, stochtree, bartz.")
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "device_peak_mb": _device_peak_mb() if engine == "pytyche" else float("nan"),
             **score(as_estimate(np.asarray(effects)), truth.contrasts(), observed)}
+
+
+def _device_peak_mb() -> float:
+    """The JAX device's peak bytes in use, in MiB; NaN where the backend does not report it (CPU)."""
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in stats else float("nan")
 
 
 def _config(overrides: dict):
