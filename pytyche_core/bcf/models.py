@@ -111,7 +111,8 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
 
     Leaf variances are drawn only when ``spec.leaf_scale_shape`` is set and ``sample_scales``
     holds (the run holds them fixed through the first half of burn-in: see ``run.run_channel``)."""
-    k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var, k_tau0 = jax.random.split(key, 7)
+    k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
+    k_tau0 = jax.random.fold_in(key, 6)  # apart from the split, so fits without the intercept keep their draws
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
@@ -154,7 +155,8 @@ def warm_step(key: jax.Array, state: ChannelState, data: ChannelData, spec: Chan
 
     Leaf variances stay at their starting values: a warm start places the trees, the MCMC after it
     samples everything."""
-    k_latent, k_mu, k_tau, k_sigma, k_tau0 = jax.random.split(key, 5)
+    k_latent, k_mu, k_tau, k_sigma = jax.random.split(key, 4)
+    k_tau0 = jax.random.fold_in(key, 4)
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
