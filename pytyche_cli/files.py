@@ -8,11 +8,10 @@ never leaves a partial file under the name asked for.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
+
+from pytyche_core.atomic import atomic_path
 
 from .errors import CliFailure, CliUsageError
 
@@ -33,28 +32,6 @@ def check_target(path: str | os.PathLike, *, overwrite: bool, suffixes: tuple[st
         raise CliFailure(f"{what} {str(target)!r} already exists. Fix: pass --overwrite to replace it, "
                          "or choose another path.")
     return target
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``, renamed onto it if the block succeeds and removed if not.
-
-    The temporary name keeps ``target``'s suffix, so writers that pick a
-    format by extension (DuckDB, pandas) see the right one.
-    """
-    suffix = "".join(target.suffixes) or ".tmp"
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(handle)
-    temporary = Path(name)
-    temporary.unlink()  # writers such as DuckDB refuse to open an empty file as a database
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{temporary}.wal").unlink()
 
 
 __all__ = ["atomic_path", "check_target"]

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..contracts._checks import fail, finite_float, integer, non_empty_str, probability, set_field
 
 if TYPE_CHECKING:
@@ -344,9 +345,8 @@ class IntervalCalibration:
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists. Fix: pass overwrite=True or choose another path.")
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(self.to_json() + "\n", encoding="utf-8")
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            temporary.write_text(self.to_json() + "\n", encoding="utf-8")
         return path
 
     @classmethod

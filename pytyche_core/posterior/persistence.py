@@ -25,13 +25,11 @@ equal to the sampler's own running sums up to float32 rounding.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -40,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path
 from ..bcf.binning import BinnedCovariates, FeatureBins, apply_bins
 from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
@@ -181,15 +180,8 @@ def save_result(result: BCFResult, path: str | os.PathLike, *, overwrite: bool =
     meta, arrays = _pack(result)
     arrays["meta"] = _as_array(json.dumps(meta, sort_keys=True).encode("utf-8"))
     arrays["checksum"] = _as_array(_checksum(arrays).encode("ascii"))
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez_compressed(stream, **arrays)
     return path
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..atomic import atomic_path
 from .answers import Answers, answer
 from .gather import StoredRound, gather
 from .html import render_html
@@ -47,23 +47,6 @@ def default_report_path(store_path: str | os.PathLike, experiment_id: str, round
     return Path(os.fspath(store_path)).expanduser().resolve().parent / "reports" / f"{name}.html"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: a reader sees the old file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.chmod(0o644)  # mkstemp's 0600 would hide the report from whoever it is for
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_report(store_path: str | os.PathLike, experiment_id: str, out_path: str | os.PathLike | None = None, *,
                  round_key: str | None = None, assignable_attributes: Sequence[str] | None = None) -> Path:
     """Build the report and write it to ``out_path`` atomically; returns the path written.
@@ -78,7 +61,9 @@ def write_report(store_path: str | os.PathLike, experiment_id: str, out_path: st
     path = default if out_path is None else Path(os.fspath(out_path)).expanduser()
     if path.is_dir():
         path = path / default.name
-    _write_atomically(path, text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 
