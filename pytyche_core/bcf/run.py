@@ -211,7 +211,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
             mu[:, lo:lo + config.chunk] = np.moveaxis(m_draw, 0, 1)
             tau[:, lo:lo + config.chunk] = np.moveaxis(t_draw, 0, 1)
             sigma2[:, lo:lo + config.chunk] = s_draw.T
-            forests.store(slice(lo, lo + config.chunk), kept[3], kept[4], kept[5])
+            forests.store(slice(lo, lo + config.chunk), *kept[3:])
         if bar is not None:
             bar.update(per_block)
     if bar is not None:

@@ -42,7 +42,7 @@ class StoredForests:
             tau_leaf=np.empty((c, draws, config.tau_trees, 2 * h, n_arms), np.float32),
             depth=config.max_depth)
 
-    def store(self, where: slice, mu, tau, tau0=None) -> None:
+    def store(self, where: slice, mu, tau, tau0) -> None:
         """Copy one block of device forests ([chunk, chains, ...]) into draws ``where``.
 
         ``tau0`` [chunk, chains, K], the treatment intercept, is folded into the first treatment
@@ -52,9 +52,8 @@ class StoredForests:
             for part, dtype in (("var", np.int16), ("cut", np.uint8), ("leaf", np.float32)):
                 block = np.moveaxis(np.asarray(getattr(forest, part)), 0, 1).astype(dtype)
                 getattr(self, f"{name}_{part}")[:, where] = block
-        if tau0 is not None:
-            intercept = np.moveaxis(np.asarray(tau0, np.float32), 0, 1)  # [chains, chunk, K]
-            self.tau_leaf[:, where, 0] += intercept[:, :, None, :]
+        intercept = np.moveaxis(np.asarray(tau0, np.float32), 0, 1)  # [chains, chunk, K]; 0 unless sampled
+        self.tau_leaf[:, where, 0] += intercept[:, :, None, :]
 
     def first(self, draws: int) -> StoredForests:
         return dataclasses.replace(self, **{f.name: getattr(self, f.name)[:, :draws]
