@@ -26,7 +26,6 @@ Needs the bench extra (``pip install -e '.[bench]'``)::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import platform
 import time
@@ -43,6 +42,7 @@ from peers import (
     stochtree_sweeps,
     t_learner_estimate,
 )
+from rows import print_means, print_row
 
 #: The systems this script knows; ``pytyche`` is the joint hurdle fit, ``pytyche_independent`` the same
 #: model with independent pooling (one treatment forest per arm).
@@ -156,12 +156,8 @@ def main() -> None:
                         "system": system, "stochtree": opts.stochtree, "overrides": overrides}
                 row = {"scenario": name, "seed": seed, "system": system, **in_own_process(run_system, args)}
                 rows.append(row)
-                print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
-                      flush=True)
-    import pandas as pd
-
-    table = pd.DataFrame(rows).drop(columns="seed").groupby(["scenario", "system"], sort=False).mean()
-    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+                print_row(row)
+    print_means(rows, by=["scenario", "system"], drop="seed")
 
 
 if __name__ == "__main__":

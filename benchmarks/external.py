@@ -22,13 +22,13 @@ a shift leaves every effect unchanged. Needs the bench extra and causallib::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import platform
 import time
 
 import numpy as np
 from isolation import in_own_process
+from rows import print_means, print_row
 
 
 def ihdp(replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -125,12 +125,8 @@ def main() -> None:
                        **in_own_process(run, {"data": "ihdp" if data == "ihdp" else "acic", "index": index,
                                          "system": system})}
                 rows.append(row)
-                print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
-                      flush=True)
-    import pandas as pd
-
-    table = pd.DataFrame(rows).drop(columns="index").groupby(["data", "system"], sort=False).mean()
-    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+                print_row(row)
+    print_means(rows, by=["data", "system"], drop="index")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""What the catalog scripts print: one JSON line per measured fit, then the means per group."""
+
+from __future__ import annotations
+
+import json
+
+
+def print_row(row: dict) -> None:
+    """One fit's figures as a JSON line (floats to 4 decimals), flushed so long runs show progress."""
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+
+
+def print_means(rows: list[dict], *, by: list[str], drop: str) -> None:
+    """The mean of every figure per ``by`` group (``drop``: the replicate column averaged over)."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows).drop(columns=drop).groupby(by, sort=False).mean()
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
