@@ -18,6 +18,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from pytyche_core.bcf import pair_sums
 from pytyche_core.bcf.binning import fit_bins
 from pytyche_core.bcf.config import BCFConfig
 from pytyche_core.bcf.families import GAUSSIAN
@@ -73,13 +74,17 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50, help="per call (burn-in + draws)")
     parser.add_argument("--chains", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2, help="timed calls after the compiling one; best kept")
+    parser.add_argument("--pair-sums", choices=("auto", "complex", "float"), default="auto",
+                        help="leaf statistics by one complex scatter or two float ones (auto: by backend)")
     args = parser.parse_args()
+    pair_sums.FORCE = None if args.pair_sums == "auto" else args.pair_sums
     jax.monitoring.register_event_duration_secs_listener(_on_duration)
     half = args.iterations // 2
     config = BCFConfig(mu_trees=args.mu_trees, tau_trees=args.tau_trees, burn_in=args.iterations - half,
                        draws=half, chains=args.chains, chunk=min(25, half))
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; {args.mu_trees}+{args.tau_trees} trees, "
-          f"K={args.arms}, p={args.covariates}, {args.iterations} iterations, {args.chains} chain(s)")
+          f"K={args.arms}, p={args.covariates}, {args.iterations} iterations, {args.chains} chain(s), "
+          f"pair sums by {'complex' if pair_sums.uses_complex_scatter() else 'float'} scatter")
     for n in args.n:
         row = profile(n, config, args.arms, args.covariates, args.repeats)
         print(f"n={row['n']:>6}: compile {row['compile_s']:5.1f} s (first call {row['first_s']:5.1f} s), "

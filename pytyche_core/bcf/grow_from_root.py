@@ -24,6 +24,7 @@ from jax import lax
 
 from .forest import Forest, is_leaf, node_ranges
 from .leaves import log_marginal, posterior_draw
+from .pair_sums import pair_sums
 from .sweep import ForestPrior, SweepData, take
 
 #: Histogram width per variable: bins are uint8, so every cut of every variable fits.
@@ -38,11 +39,14 @@ def _level_histogram(level_node: jax.Array, in_level: jax.Array, residual: jax.A
     base = (level_node.astype(jnp.uint32) * p)[None, :] + jnp.arange(p, dtype=jnp.uint32)[:, None]  # [p, n]
     index = ((base * _BINS + data.bins.astype(jnp.uint32)) * n_cols + column[None, :]).reshape(-1)
     weight = jnp.where(in_level, data.weight, 0.0)
-    pairs = lax.complex(weight * residual, weight)
-    table = jnp.zeros(width * p * _BINS * n_cols, pairs.dtype).at[index].add(
-        jnp.broadcast_to(pairs, (p, n)).reshape(-1), mode="promise_in_bounds")
-    table = table.reshape(width, p, _BINS, n_cols)
-    return table.real, table.imag
+    sums, weights = pair_sums(_add, width * p * _BINS * n_cols, index,
+                              jnp.broadcast_to(weight * residual, (p, n)).reshape(-1),
+                              jnp.broadcast_to(weight, (p, n)).reshape(-1))
+    return sums.reshape(width, p, _BINS, n_cols), weights.reshape(width, p, _BINS, n_cols)
+
+
+def _add(table: jax.Array, index: jax.Array, values: jax.Array) -> jax.Array:
+    return table.at[index].add(values, mode="promise_in_bounds")
 
 
 def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.Array, prior: ForestPrior,
@@ -101,11 +105,10 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
         node = jnp.where(moves, 2 * node + (bin_of.astype(jnp.int32) > chosen_cut[level_node]), node)
     # Leaf values from their conjugate posterior given the grown tree.
     index = node.astype(jnp.uint32) * n_cols + data.column.astype(jnp.uint32)
-    pairs = lax.complex(data.weight * residual, data.weight)
-    stats = jnp.zeros(2 * h * n_cols, pairs.dtype).at[index].add(pairs, mode="promise_in_bounds")
-    stats = stats.reshape(2 * h, n_cols)
+    sums, weights = pair_sums(_add, 2 * h * n_cols, index, data.weight * residual, data.weight)
     normal = jax.random.normal(keys[depth], (2 * h, n_cols), residual.dtype)
-    leaf = posterior_draw(normal, stats.imag, stats.real, sigma2, data.prior_var)
+    leaf = posterior_draw(normal, weights.reshape(2 * h, n_cols), sums.reshape(2 * h, n_cols), sigma2,
+                          data.prior_var)
     leaf = jnp.where(is_leaf(var)[:, None], leaf, 0.0)  # only leaves carry values, as in the MCMC sweep
     return Forest(var, cut, leaf), node.astype(node_dtype)
 

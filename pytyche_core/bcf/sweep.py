@@ -16,9 +16,10 @@ Layout choices that keep XLA on CPU close to that floor:
   draw into the gather and redo it for every visitor.
 - ``nodes`` [m, n] rides in the carry and is updated one row in place; as
   scan inputs/outputs it would be copied and re-initialised every sweep.
-- Leaf counts come with the sums from the same scatter, which writes each
-  visitor into one of a few interleaved copies of the table: on a stump every
-  visitor hits the same slot, and one copy would serialise the adds.
+- Leaf counts come with the sums from the same scatter (on a CPU; two on a
+  GPU, ``pair_sums.py`` says why), which writes each visitor into one of a
+  few interleaved copies of the table: on a stump every visitor hits the
+  same slot, and one copy would serialise the adds.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from jax import custom_batching, lax
 from .forest import Forest
 from .leaves import log_marginal, posterior_draw
 from .moves import Move, propose_forest
+from .pair_sums import pair_sums, uses_complex_scatter
 
 _COPIES = 4  # interleaved copies of the scatter table (a power of two)
+_GPU_COPIES = 32  # on a GPU, adjacent threads' atomic adds then land on different addresses
 
 
 class ForestPrior(NamedTuple):
@@ -141,14 +144,12 @@ def _flat(fine: jax.Array, column: jax.Array, n_cols: int) -> jax.Array:
 def _leaf_stats(fine: jax.Array, residual: jax.Array, data: SweepData, n_slots: int, n_cols: int):
     """(sum of weighted residuals, sum of weights) per slot and column, each [2H, C]."""
     n = residual.shape[0]
-    lane = jnp.arange(n, dtype=jnp.uint32) & (_COPIES - 1)
-    index = _flat(fine, data.column, n_cols).astype(jnp.uint32) * _COPIES + lane
-    # One complex number per visitor, (weighted residual, weight): one scatter for both sums, where
-    # stacking two floats is a slow pass, and two float scatters cost a thunk more per tree.
-    pairs = lax.complex(data.weight * residual, data.weight)
-    stats = _scatter_add(jnp.zeros(n_slots * n_cols * _COPIES, pairs.dtype), index, pairs)
-    stats = stats.reshape(n_slots, n_cols, _COPIES).sum(axis=2)
-    return stats.real, stats.imag
+    copies = _COPIES if uses_complex_scatter() else _GPU_COPIES
+    lane = jnp.arange(n, dtype=jnp.uint32) & (copies - 1)
+    index = _flat(fine, data.column, n_cols).astype(jnp.uint32) * copies + lane
+    sums, weights = pair_sums(_scatter_add, n_slots * n_cols * copies, index, data.weight * residual, data.weight)
+    return (sums.reshape(n_slots, n_cols, copies).sum(axis=2),
+            weights.reshape(n_slots, n_cols, copies).sum(axis=2))
 
 
 def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, sums: jax.Array, count: jax.Array,
