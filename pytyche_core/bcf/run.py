@@ -130,6 +130,13 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         tau0=jnp.zeros(n_arms, jnp.float32))
 
 
+@functools.partial(jax.jit, static_argnames=("config", "n_arms", "family"))
+def _init_states(key: jax.Array, data: ChannelData, *, config: BCFConfig, n_arms: int,
+                 family: OutcomeFamily) -> ChannelState:
+    """Every chain's starting state, compiled: run op by op, its few dozen small ops cost seconds."""
+    return jax.vmap(lambda k: init_state(k, data, config, n_arms, family))(jax.random.split(key, config.chains))
+
+
 def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:
     """Zeros shaped like ``jax.vmap(fits)(states)``: what a burn-in block returns."""
     chains, n = states.mu_fit.shape
@@ -181,8 +188,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     data, centre, scale = _device_data(inputs, config)
     spec = _spec(config, inputs.family, prior_only)
     k_init, k_run = jax.random.split(channel_key(key))
-    states = jax.vmap(lambda k: init_state(k, data, config, inputs.n_arms, inputs.family))(
-        jax.random.split(k_init, config.chains))
+    states = _init_states(k_init, data, config=config, n_arms=inputs.n_arms, family=inputs.family)
     if config.warm_start > 0 and not prior_only:
         states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start)
     per_block = config.chunk * config.thin
