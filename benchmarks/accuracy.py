@@ -12,7 +12,9 @@ of the revenue-per-visitor contrasts (n, K-1):
 - ``ate_error`` (against the truth) and ``ate_vs_dim`` (against the difference in means);
 - ``seconds``: fit plus every visitor's effect draws.
 
-Then a table of means per scenario and system. Systems: ``pytyche`` (default
+The systems and scores are ``pytyche_core.benchmarking``'s (the pipeline's
+accuracy partitions compute the same). Then a table of means per scenario
+and system. Systems: ``pytyche`` (default
 ``BCFConfig`` plus ``--set`` overrides), ``pytyche_independent`` (the same with
 independent pooling), ``stochtree`` (its recommended warm start + 100 MCMC, or
 ``--stochtree matched`` for our sweep counts), ``bartz`` (K = 2 only),
@@ -28,100 +30,22 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import platform
-import time
 
-import numpy as np
 from isolation import in_own_process
-from peers import (
-    STOCHTREE_SETTINGS,
-    Estimate,
-    as_estimate,
-    bartz_effects,
-    econml_estimate,
-    stochtree_effects,
-    stochtree_sweeps,
-    t_learner_estimate,
-)
 from rows import print_means, print_row
 
-#: The systems this script knows; ``pytyche`` is the joint hurdle fit, ``pytyche_independent`` the same
-#: model with independent pooling (one treatment forest per arm).
-SYSTEMS = ("pytyche", "pytyche_independent", "stochtree", "bartz", "econml", "t_learner")
-
-
-def quartile_groups(estimate: np.ndarray) -> np.ndarray:
-    edges = np.quantile(estimate, [0.25, 0.5, 0.75])
-    return np.searchsorted(edges, estimate, side="right")
-
-
-def score(estimate: Estimate, truth: np.ndarray, observed) -> dict[str, float]:
-    """Scores of one system's ``Estimate`` against the true contrasts ``(n, K-1)``.
-
-    Interval scores are NaN for a system without intervals.
-    """
-    mean = estimate.mean
-    gate_errors, gate_hits = [], []
-    for j in range(truth.shape[1]):
-        group = quartile_groups(mean[:, j])
-        for g in np.unique(group):
-            members = group == g
-            target = truth[members, j].mean()
-            if estimate.group is None:
-                gate_errors.append(mean[members, j].mean() - target)
-                continue
-            lo, hi, point = estimate.group(members, j)
-            gate_errors.append(point - target)
-            gate_hits.append(lo <= target <= hi)
-    nan = float("nan")
-    low, high = estimate.low, estimate.high
-    visitors = observed.visitors()
-    arm = observed.arm_index()
-    revenue = visitors["revenue"].to_numpy(dtype=float)
-    dim = np.array([revenue[arm == j].mean() - revenue[arm == 0].mean() for j in range(1, truth.shape[1] + 1)])
-    ate = mean.mean(axis=0)
-    return {
-        "rmse": float(np.sqrt(((mean - truth) ** 2).mean())),
-        "gate_rmse": float(np.sqrt(np.mean(np.square(gate_errors)))),
-        "het_sd": float(mean.std(axis=0).mean()),
-        "true_het_sd": float(truth.std(axis=0).mean()),
-        "cover80": nan if low is None else float(((low <= truth) & (truth <= high)).mean()),
-        "width80": nan if low is None else float((high - low).mean()),
-        "gate_cover80": float(np.mean(gate_hits)) if gate_hits else nan,
-        "ate_error": float(np.abs(ate - truth.mean(axis=0)).mean()),
-        "ate_vs_dim": float(np.abs(ate - dim).mean()),
-    }
-
-
-def simulate(args: dict):
-    import pytyche_core as pt
-    from pytyche_core.simulate import scenario
-
-    return pt.simulate(scenario(args["scenario"], k=args["k"], profile=args["profile"]).config(args["n"],
-                                                                                             seed=args["seed"]))
+from pytyche_core.benchmarking import SYSTEMS, score_system
+from pytyche_core.benchmarking.peers import STOCHTREE_SETTINGS
 
 
 def run_system(args: dict) -> dict:
-    observed, truth = simulate(args)
-    started = time.perf_counter()
-    system, seed = args["system"], args["seed"]
-    if system in ("pytyche", "pytyche_independent"):
-        import pytyche_core as pt
+    import pytyche_core as pt
+    from pytyche_core.simulate import scenario
 
-        pooling = "joint" if system == "pytyche" else "independent"
-        result = pt.fit(observed, config=pt.BCFConfig(**args["overrides"]), seed=seed, pooling=pooling)
-        estimate = as_estimate(np.asarray(result.rpv_cate_samples))
-    elif system == "stochtree":
-        estimate = as_estimate(stochtree_effects(observed, sweeps=stochtree_sweeps(args["stochtree"]), seed=seed))
-    elif system == "bartz":
-        estimate = as_estimate(bartz_effects(observed, seed=seed))
-    elif system == "econml":
-        estimate = econml_estimate(observed, seed=seed)
-    elif system == "t_learner":
-        estimate = t_learner_estimate(observed, seed=seed)
-    else:
-        raise ValueError(f"unknown system {system!r}. Fix: one of {SYSTEMS}.")
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, **score(estimate, truth.contrasts(), observed)}
+    observed, truth = pt.simulate(scenario(args["scenario"], k=args["k"], profile=args["profile"])
+                                  .config(args["n"], seed=args["seed"]))
+    return score_system(observed, truth, args["system"], seed=args["seed"], config=pt.BCFConfig(**args["overrides"]),
+                        stochtree=args["stochtree"])
 
 
 def parse_override(text: str) -> tuple[str, float | int | bool]:

@@ -30,11 +30,12 @@ import resource
 import time
 
 import numpy as np
-from accuracy import parse_override, score
+from accuracy import parse_override
 from isolation import in_own_process
-from peers import (
+
+from pytyche_core.benchmarking import as_estimate, score
+from pytyche_core.benchmarking.peers import (
     STOCHTREE_SETTINGS,
-    as_estimate,
     bartz_effects,
     stochtree_effects,
     stochtree_sweeps,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from .assets.accuracy import AccuracySettings, accuracy_benchmark, accuracy_summary
 from .assets.benchmarks import BenchmarkSettings, flywheel_benchmark, flywheel_summary
 from .assets.round_loop import build_round_loop
 from .assets.simulation import build_simulation_assets
@@ -13,11 +14,14 @@ from .automation import benchmark_seed_sensor, round_schedule
 from .experiments import SimulatedExperiment, load_experiments
 from .resources import DuckDBStore, JaxDevice
 
-BENCHMARK_ASSETS = [flywheel_benchmark, flywheel_summary]
+BENCHMARK_ASSETS = [flywheel_benchmark, flywheel_summary, accuracy_benchmark, accuracy_summary]
 
 benchmark_job = dg.define_asset_job(
     "flywheel_benchmarks", selection=[flywheel_benchmark],
     description="Whole simulated experiments over scenario x seed partitions (backfill them from the UI).")
+accuracy_job = dg.define_asset_job(
+    "accuracy_benchmarks", selection=[accuracy_benchmark],
+    description="Every system fitted and scored per scenario x seed partition (backfill them from the UI).")
 
 
 def round_assets(experiment: SimulatedExperiment) -> list[dg.AssetsDefinition]:
@@ -41,9 +45,10 @@ def build_definitions(experiments: Sequence[SimulatedExperiment]) -> dg.Definiti
         jobs.append(job)
         schedules.append(round_schedule(job))
     return dg.Definitions(
-        assets=[*assets, *BENCHMARK_ASSETS], jobs=[*jobs, benchmark_job], schedules=schedules,
+        assets=[*assets, *BENCHMARK_ASSETS], jobs=[*jobs, benchmark_job, accuracy_job], schedules=schedules,
         sensors=[benchmark_seed_sensor],
-        resources={"store": DuckDBStore(), "device": JaxDevice(), "benchmark": BenchmarkSettings()})
+        resources={"store": DuckDBStore(), "device": JaxDevice(), "benchmark": BenchmarkSettings(),
+                   "accuracy": AccuracySettings()})
 
 
 defs = build_definitions(load_experiments())
