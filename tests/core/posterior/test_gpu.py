@@ -51,3 +51,10 @@ def test_analysis_runs_on_gpu_draws(gpu_fit):
     result, _ = gpu_fit
     analysis = result.analyze(n_bootstrap=5)
     assert len(analysis.comparisons) == 2
+
+
+def test_leaf_sums_use_float_scatters_on_the_gpu():
+    # A complex scatter-add has no atomic form on a GPU and stalls the sweep (docs/benchmarks.md, "On a GPU").
+    from pytyche_core.bcf import pair_sums
+
+    assert not pair_sums.uses_complex_scatter()
