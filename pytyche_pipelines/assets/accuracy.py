@@ -13,7 +13,6 @@ partitions from the UI; the peers are the ``bench`` extra.
 # No "from __future__ import annotations": Dagster inspects the context annotation at definition time.
 
 import dagster as dg
-import pandas as pd
 
 from pytyche_core.benchmarking import SYSTEMS, check_systems, compare_on_scenario
 from pytyche_core.store import open_connection, replace_partition
@@ -21,7 +20,7 @@ from pytyche_core.store import open_connection, replace_partition
 from ..experiments import FitSettings
 from ..lineage import code_version
 from ..resources import DuckDBStore
-from .benchmarks import BENCHMARKS
+from .benchmarks import BENCHMARKS, store_summary
 
 ACCURACY_TABLE = "accuracy_rows"
 ACCURACY_SUMMARY_TABLE = "accuracy_summary"
@@ -70,12 +69,7 @@ def accuracy_summary(context: dg.AssetExecutionContext, store: DuckDBStore) -> d
             'avg(gate_rmse) AS gate_rmse, avg(het_sd) AS het_sd, avg(cover80) AS cover80, '
             'avg(gate_cover80) AS gate_cover80, avg(ate_error) AS ate_error, avg(seconds) AS seconds '
             f'FROM "{ACCURACY_TABLE}" GROUP BY ALL ORDER BY scenario, k, profile, n, system').df()
-    rows = replace_partition(store.resolved_path(), ACCURACY_SUMMARY_TABLE, frame,
-                             experiment_id=ACCURACY_EXPERIMENT, round_key="summary", run_id=context.run.run_id,
-                             code_version=code_version())
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows,
-        "summary": dg.MetadataValue.md(pd.DataFrame(frame).to_markdown(index=False, floatfmt=".3f"))})
+    return store_summary(context, store, ACCURACY_SUMMARY_TABLE, frame, ACCURACY_EXPERIMENT)
 
 
 __all__ = ["ACCURACY_SUMMARY_TABLE", "ACCURACY_TABLE", "SYSTEMS", "AccuracySettings", "accuracy_benchmark",

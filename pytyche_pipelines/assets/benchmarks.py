@@ -76,9 +76,14 @@ def flywheel_summary(context: dg.AssetExecutionContext, store: DuckDBStore) -> d
             f'avg(cumulative_regret) AS cumulative_regret, avg(gate_rmse) AS gate_rmse, '
             f'avg(policy_accuracy) AS policy_accuracy FROM "{BENCHMARK_TABLE}" '
             'GROUP BY ALL ORDER BY scenario, k, profile, "round"').df()
-    rows = replace_partition(store.resolved_path(), BENCHMARK_SUMMARY_TABLE, frame,
-                             experiment_id=BENCHMARK_EXPERIMENT, round_key="summary", run_id=context.run.run_id,
-                             code_version=code_version())
+    return store_summary(context, store, BENCHMARK_SUMMARY_TABLE, frame, BENCHMARK_EXPERIMENT)
+
+
+def store_summary(context: dg.AssetExecutionContext, store: DuckDBStore, table: str, frame: pd.DataFrame,
+                  experiment_id: str) -> dg.MaterializeResult:
+    """A benchmark summary written as the ``summary`` partition of ``table``, and shown as a table in the UI."""
+    rows = replace_partition(store.resolved_path(), table, frame, experiment_id=experiment_id, round_key="summary",
+                             run_id=context.run.run_id, code_version=code_version())
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "summary": dg.MetadataValue.md(pd.DataFrame(frame).to_markdown(index=False, floatfmt=".3f"))})
