@@ -26,10 +26,11 @@ class BCFConfig:
     - ``mu_leaf_scale``, ``tau_leaf_scale``: multiply the default leaf prior variances.
     - ``warm_start``: grow-from-root sweeps (XBART) before the MCMC burn-in; each regrows every
       tree from its root, so the chains start where the data are. Never kept as draws.
-    - ``sample_leaf_scales``, ``leaf_scale_shape``: when True, each forest's leaf variance (per
-      arm for the treatment forest) is sampled from an inverse-gamma prior of this shape whose mean
-      is the default above, so a forest without signal shrinks its own leaves. Off by default:
-      with few treatment trees it can shrink a large average effect (docs/concepts/sampler-math.md §3b).
+    - ``sample_leaf_scales``, ``leaf_scale_shape``: when True (the default), each forest's leaf
+      variance (per arm for the treatment forest) is sampled from an inverse-gamma prior of this
+      shape whose mean is the default above, so a forest without signal shrinks its own leaves
+      and one with signal keeps them wide (docs/concepts/sampler-math.md §3b). False fixes them
+      at the prior mean.
     - ``treatment_intercept``, ``treatment_intercept_var``: when True, each channel samples one
       intercept per treatment arm beside the treatment forest, with its own prior N(0, var) on the
       model scale (probit: latent utility units; Gaussian: the standardised target), so the
@@ -64,7 +65,7 @@ class BCFConfig:
     mu_leaf_scale: float = 1.0
     tau_leaf_scale: float = 1.0
     warm_start: int = 0
-    sample_leaf_scales: bool = False
+    sample_leaf_scales: bool = True
     leaf_scale_shape: float = 3.0
     treatment_intercept: bool = False
     treatment_intercept_var: float = 1.0

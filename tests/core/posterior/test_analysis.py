@@ -97,11 +97,15 @@ def test_analyze_a_k3_hurdle_fit(hurdle_k3):
             comparison.lift_estimate, rel=1e-4, abs=1e-4)
         low, high = comparison.lift_ci
         assert low <= comparison.lift_estimate <= high
-    # The estimated average effects track the truth (strong-effect scenario).
+    # The estimated average effects sit within two posterior sd of the truth. At 1,500 visitors an arm
+    # the difference in means itself has a standard error of about 1.5 (truth 2.3 / 2.0), so a bound
+    # tighter than the posterior sd would test the data seed; whether the intervals hold the truth
+    # at their level is the slow tier's replicated coverage test (test_fit_recovery.py).
     truth = hurdle_k3.truth.mean(axis=0)
     estimates = np.array([c.lift_estimate for c in analysis.comparisons])
-    spread = np.abs(truth).max()
-    np.testing.assert_allclose(estimates, truth, atol=0.5 * spread)
+    average_draws = result.cate_samples.mean(axis=0)  # (S, K-1)
+    z = (estimates - truth) / average_draws.std(axis=0)
+    assert (np.abs(z) < 2.0).all(), f"average effects {estimates} vs truth {truth}: z {z}"
 
 
 def test_analyze_a_k2_fit_gives_a_vector_of_effects(hurdle_k2):
