@@ -7,6 +7,8 @@ pass over a forest), ``models`` (one MCMC step of a channel), ``run``
 (chains, blocks, draws to the host), ``config`` (``BCFConfig``).
 """
 
+# chains first: it asks JAX for one CPU device per core, which must happen before JAX starts.
+from . import chains  # noqa: F401
 from .config import BCFConfig
 
 __all__ = ["BCFConfig"]

@@ -2,8 +2,9 @@
 
 The outcome's transform and prior scaling are the family's (``families.py``),
 the random numbers the generator's (``rng.py``). ``init_state`` builds one
-chain's state, ``models.step`` advances it, and this module owns the loop: a jitted block of ``chunk * thin`` iterations (a
-``lax.scan``, chains ``vmap``-ed) that returns ``chunk`` kept draws, called
+chain's state, ``models.step`` advances it, and this module owns the loop: a jitted block of
+``chunk * thin`` iterations (a ``lax.scan`` per chain; the chains side by side as ``chains.py``
+places them: one per CPU core, or ``vmap``-ed on one device) that returns ``chunk`` kept draws, called
 repeatedly from the host so device memory stays bounded and progress can be
 shown. One compilation serves burn-in and sampling.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from .buckets import bucket_size, pad_rows
+from .chains import chain_mesh, over_chains, place
 from .config import BCFConfig
 from .families import OutcomeFamily
 from .forest import empty_forest
@@ -137,45 +139,60 @@ def _init_states(key: jax.Array, data: ChannelData, *, config: BCFConfig, n_arms
     return jax.vmap(lambda k: init_state(k, data, config, n_arms, family))(jax.random.split(key, config.chains))
 
 
-def _no_fits(states: ChannelState) -> tuple[jax.Array, jax.Array]:
-    """Zeros shaped like ``jax.vmap(fits)(states)``: what a burn-in block returns."""
-    chains, n = states.mu_fit.shape
-    return jnp.zeros((chains, n), jnp.float32), jnp.zeros((chains, n, states.tau.leaf.shape[-1] - 1), jnp.float32)
+def _no_fits(state: ChannelState) -> tuple[jax.Array, jax.Array]:
+    """Zeros shaped like ``fits(state)``: what a burn-in block returns."""
+    n = state.mu_fit.shape[0]
+    return jnp.zeros(n, jnp.float32), jnp.zeros((n, state.tau.leaf.shape[-1] - 1), jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin"), donate_argnums=(0,))
+def _iteration_keys(key: jax.Array, chunk: int, thin: int, n_chains: int) -> jax.Array:
+    """Every iteration's key per chain, [chains, chunk, thin]: a key per kept draw, per thinned
+    iteration within it, then per chain.
+
+    ``lax.map``, not ``vmap``: a batched split draws every child from the first key's stream
+    (JAX's batching rule for the generator op), which would tie the keys to how they are batched."""
+    per_iteration = jax.lax.map(lambda k: jax.random.split(k, thin), jax.random.split(key, chunk))
+    per_chain = jax.lax.map(lambda ks: jax.lax.map(lambda k: jax.random.split(k, n_chains), ks), per_iteration)
+    return jnp.moveaxis(per_chain, 2, 0)
+
+
+def _chain_block(state: ChannelState, keys: jax.Array, data: ChannelData, keep: jax.Array,
+                 sample_scales: jax.Array, spec: ChannelSpec):
+    """One chain's block: ``keys`` [chunk, thin] -> its state, ``chunk`` kept draws, mean acceptance."""
+    state = refresh_residual(state, data)
+
+    def one_draw(state, draw_keys):
+        state, acceptance = jax.lax.scan(lambda s, k: step(k, s, data, spec, sample_scales), state, draw_keys)
+        mu, tau = jax.lax.cond(keep, fits, _no_fits, state)
+        kept = (mu, tau, state.sigma2, state.mu, state.tau, state.tau0)
+        return state, (kept, jax.tree.map(lambda a: a.mean(axis=0), acceptance))  # over thin
+
+    state, (kept, acceptance) = jax.lax.scan(one_draw, state, keys)
+    return state, kept, jax.tree.map(lambda a: a.mean(axis=0), acceptance)
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin", "mesh"), donate_argnums=(0,))
 def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Array, sample_scales: jax.Array, *,
-           spec: ChannelSpec, chunk: int, thin: int):
-    """``chunk * thin`` iterations of every chain; returns the states and ``chunk`` kept draws
-    (zeros unless ``keep``: burn-in blocks skip computing them, with the same compiled code)."""
-    states = jax.vmap(refresh_residual, in_axes=(0, None))(states, data)
-    n_chains = states.sigma2.shape[0]
-
-    def one_iteration(states, key):
-        keys = jax.random.split(key, n_chains)
-        return jax.vmap(step, in_axes=(0, 0, None, None, None))(keys, states, data, spec, sample_scales)
-
-    def one_draw(states, key):
-        states, acceptance = jax.lax.scan(one_iteration, states, jax.random.split(key, thin))
-        mu, tau = jax.lax.cond(keep, jax.vmap(fits), _no_fits, states)
-        kept = (mu, tau, states.sigma2, states.mu, states.tau, states.tau0)
-        return states, (kept, jax.tree.map(lambda a: a.mean(axis=(0, 1)), acceptance))  # over thin, chains
-
-    states, (kept, acceptance) = jax.lax.scan(one_draw, states, jax.random.split(key, chunk))
-    return states, kept, jax.tree.map(lambda a: a.mean(axis=0), acceptance)
+           spec: ChannelSpec, chunk: int, thin: int, mesh):
+    """``chunk * thin`` iterations of every chain; returns the states, ``chunk`` kept draws per chain
+    (chains first; zeros unless ``keep``: burn-in blocks skip computing them, with the same
+    compiled code) and each chain's mean acceptance."""
+    keys = _iteration_keys(key, chunk, thin, states.sigma2.shape[0])
+    run = over_chains(functools.partial(_chain_block, spec=spec), mesh, (True, True, False, False, False))
+    return run(states, keys, data, keep, sample_scales)
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "sweeps"), donate_argnums=(0,))
+@functools.partial(jax.jit, static_argnames=("spec", "sweeps", "mesh"), donate_argnums=(0,))
 def _warm_start(states: ChannelState, key: jax.Array, data: ChannelData, *, spec: ChannelSpec,
-                sweeps: int) -> ChannelState:
+                sweeps: int, mesh) -> ChannelState:
     """``sweeps`` grow-from-root iterations of every chain (each chain its own random stream)."""
     n_chains = states.sigma2.shape[0]
+    keys = jnp.moveaxis(jax.lax.map(lambda k: jax.random.split(k, n_chains), jax.random.split(key, sweeps)), 1, 0)
 
-    def one(states, key):
-        keys = jax.random.split(key, n_chains)
-        return jax.vmap(warm_step, in_axes=(0, 0, None, None))(keys, states, data, spec), None
+    def one_chain(state, keys, data):
+        return jax.lax.scan(lambda s, k: (warm_step(k, s, data, spec), None), state, keys)[0]
 
-    return jax.lax.scan(one, states, jax.random.split(key, sweeps))[0]
+    return over_chains(one_chain, mesh, (True, True, False))(states, keys, data)
 
 
 def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, progress: bool = False,
@@ -188,9 +205,13 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     data, centre, scale = _device_data(inputs, config)
     spec = _spec(config, inputs.family, prior_only)
     k_init, k_run = jax.random.split(channel_key(key))
-    states = _init_states(k_init, data, config=config, n_arms=inputs.n_arms, family=inputs.family)
+    mesh = chain_mesh(config.chains)
+    states = place(_init_states(k_init, data, config=config, n_arms=inputs.n_arms, family=inputs.family), mesh,
+                   batched=True)
+    data = place(data, mesh, batched=False)
     if config.warm_start > 0 and not prior_only:
-        states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start)
+        states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start,
+                             mesh=mesh)
     per_block = config.chunk * config.thin
     burn_blocks = -(-config.burn_in // per_block)
     draw_blocks = -(-config.draws // config.chunk)
@@ -209,14 +230,12 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         # leaf is near 0 and a variance sampled from them would follow them down and stay there.
         sample_scales = jnp.asarray(b >= burn_blocks // 2)
         states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), sample_scales, spec=spec,
-                                   chunk=config.chunk, thin=config.thin)
-        acceptance.append((float(acc.mu), float(acc.tau)))
+                                   chunk=config.chunk, thin=config.thin, mesh=mesh)
+        acceptance.append((float(acc.mu.mean()), float(acc.tau.mean())))  # over chains
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk
-            m_draw, t_draw, s_draw = (np.asarray(x) for x in kept[:3])  # [chunk, chains, ...]
-            mu[:, lo:lo + config.chunk] = np.moveaxis(m_draw, 0, 1)
-            tau[:, lo:lo + config.chunk] = np.moveaxis(t_draw, 0, 1)
-            sigma2[:, lo:lo + config.chunk] = s_draw.T
+            mu[:, lo:lo + config.chunk], tau[:, lo:lo + config.chunk], sigma2[:, lo:lo + config.chunk] = (
+                np.asarray(x) for x in kept[:3])  # [chains, chunk, ...]
             forests.store(slice(lo, lo + config.chunk), *kept[3:])
         if bar is not None:
             bar.update(per_block)

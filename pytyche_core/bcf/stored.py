@@ -9,11 +9,13 @@ visitor's draws again, on the training data or on new visitors.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .chains import chain_mesh, over_chains, place
 from .config import BCFConfig
 from .forest import descend, levels
 
@@ -43,16 +45,15 @@ class StoredForests:
             depth=config.max_depth)
 
     def store(self, where: slice, mu, tau, tau0) -> None:
-        """Copy one block of device forests ([chunk, chains, ...]) into draws ``where``.
+        """Copy one block of device forests ([chains, chunk, ...]) into draws ``where``.
 
         ``tau0`` [chunk, chains, K], the treatment intercept, is folded into the first treatment
         tree: added to every node's values, so each visitor's sum over trees carries it exactly
         once and prediction (here and from saved files) needs no separate term."""
         for name, forest in (("mu", mu), ("tau", tau)):
             for part, dtype in (("var", np.int16), ("cut", np.uint8), ("leaf", np.float32)):
-                block = np.moveaxis(np.asarray(getattr(forest, part)), 0, 1).astype(dtype)
-                getattr(self, f"{name}_{part}")[:, where] = block
-        intercept = np.moveaxis(np.asarray(tau0, np.float32), 0, 1)  # [chains, chunk, K]; 0 unless sampled
+                getattr(self, f"{name}_{part}")[:, where] = np.asarray(getattr(forest, part)).astype(dtype)
+        intercept = np.asarray(tau0, np.float32)  # [chains, chunk, K]; 0 unless sampled
         self.tau_leaf[:, where, 0] += intercept[:, :, None, :]
 
     def first(self, draws: int) -> StoredForests:
@@ -84,18 +85,43 @@ def _forest_values(var, cut, leaf, bins):
     return total
 
 
+#: Kept draws per prediction call: bounds device memory ([draws, n, K] values) and keeps one shape.
+_PREDICT_DRAWS = 25
+
+
+@functools.partial(jax.jit, static_argnames="mesh")
+def _draw_values(mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf, bins, *, mesh):
+    """(mu [c, d, n], tau [c, d, n, K-1]) for a block of draws of every chain, chains side by side."""
+    def one_chain(mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf, bins):
+        def one_draw(_, xs):
+            mv, mc, ml, tv, tc, tl = xs
+            return None, (_forest_values(mv, mc, ml, bins)[:, 0], _forest_values(tv, tc, tl[..., 1:], bins))
+        return jax.lax.scan(one_draw, None, (mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf))[1]
+
+    return over_chains(one_chain, mesh, (True,) * 6 + (False,))(mu_var, mu_cut, mu_leaf, tau_var, tau_cut,
+                                                                   tau_leaf, bins)
+
+
 def predict_forests(forests: StoredForests, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mu [c, d, n], tau [c, d, n, K-1]) on the model scale (no offset) for binned visitors ``bins``."""
+    """(mu [c, d, n], tau [c, d, n, K-1]) on the model scale (no offset) for binned visitors ``bins``.
+
+    Blocks of ``_PREDICT_DRAWS`` draws per call, every chain at once (one per device where
+    ``chains.py`` has several); the last block is padded with repeats of a draw so every call
+    has one shape."""
     chains, draws = forests.shape
     n = bins.shape[1]
     k = forests.tau_leaf.shape[-1]
     mu = np.empty((chains, draws, n), np.float32)
     tau = np.empty((chains, draws, n, k - 1), np.float32)
-    device_bins = jnp.asarray(bins, jnp.uint8)
-    for c in range(chains):
-        for d in range(draws):
-            mu[c, d] = np.asarray(_forest_values(forests.mu_var[c, d], forests.mu_cut[c, d],
-                                                 forests.mu_leaf[c, d], device_bins))[:, 0]
-            tau[c, d] = np.asarray(_forest_values(forests.tau_var[c, d], forests.tau_cut[c, d],
-                                                  forests.tau_leaf[c, d, ..., 1:], device_bins))
+    mesh = chain_mesh(chains)
+    device_bins = place(jnp.asarray(bins, jnp.uint8), mesh, batched=False)
+    arrays = forests.arrays()
+    for lo in range(0, draws, _PREDICT_DRAWS):
+        rows = np.minimum(np.arange(lo, lo + _PREDICT_DRAWS), draws - 1)  # pad with the last draw
+        block = [place(jnp.asarray(arrays[name][:, rows]), mesh, batched=True)
+                 for name in ("mu_var", "mu_cut", "mu_leaf", "tau_var", "tau_cut", "tau_leaf")]
+        mu_block, tau_block = _draw_values(*block, device_bins, mesh=mesh)
+        size = min(_PREDICT_DRAWS, draws - lo)
+        mu[:, lo:lo + size] = np.asarray(mu_block)[:, :size]
+        tau[:, lo:lo + size] = np.asarray(tau_block)[:, :size]
     return mu, tau
