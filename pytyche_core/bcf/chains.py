@@ -80,9 +80,19 @@ def over_chains(fn, mesh: Mesh | None, batched: tuple[bool, ...]):
     mapped = jax.vmap(fn, in_axes=tuple(0 if b else None for b in batched))
     if mesh is None:
         return mapped
+
+    def on_device(*args):
+        group = jax.tree.leaves([a for a, b in zip(args, batched, strict=True) if b])[0].shape[0]
+        if group > 1:
+            return mapped(*args)
+        # One chain on this device: run it unbatched, so a lax.cond stays a branch (under vmap it
+        # becomes a select that computes both sides).
+        single = (jax.tree.map(lambda x: x[0], a) if b else a for a, b in zip(args, batched, strict=True))
+        return jax.tree.map(lambda x: x[None], fn(*single))
+
     specs = tuple(PartitionSpec(_AXIS) if b else PartitionSpec() for b in batched)
     # check_vma off: the sweeps' scans carry values that start unsharded and become per-chain.
-    return jax.shard_map(mapped, mesh=mesh, in_specs=specs, out_specs=PartitionSpec(_AXIS), check_vma=False)
+    return jax.shard_map(on_device, mesh=mesh, in_specs=specs, out_specs=PartitionSpec(_AXIS), check_vma=False)
 
 
 def place(tree, mesh: Mesh | None, batched: bool):

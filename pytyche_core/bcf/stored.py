@@ -69,20 +69,40 @@ class StoredForests:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "depth"}
 
 
-@jax.jit
-def _forest_values(var, cut, leaf, bins):
-    """Sum over trees of each visitor's leaf row: [n, C]. ``var`` [m, H]; ``bins`` uint8 [p, n]."""
+def _leaf_slots(var: jax.Array, cut: jax.Array, bins: jax.Array) -> jax.Array:
+    """Every visitor's leaf slot in one tree, walking only as deep as the tree goes: int32 [n]."""
+    var, cut = var.astype(jnp.int32), cut.astype(jnp.int32)
     start = jnp.ones(bins.shape[1], jnp.int32)
+    return jax.lax.fori_loop(0, levels(var), lambda _, node: descend(node, var, cut, bins), start)
 
-    def add(total, xs):
+
+def _chain_values(var: jax.Array, cut: jax.Array, leaf: jax.Array, bins: jax.Array) -> jax.Array:
+    """Sum over trees of each visitor's leaf row for consecutive draws of one chain: [d, n, C].
+
+    ``var``/``cut`` [d, m, H], ``leaf`` [d, m, 2H, C]. Between consecutive draws most trees keep
+    their shape (only accepted moves change it), so a tree is walked again only when its splits
+    changed; every draw still reads each visitor's leaf value from every tree."""
+    n, n_cols = bins.shape[1], leaf.shape[-1]
+
+    def one_draw(carry, xs):
+        def one_tree(total, ys):
+            slots, v, c, values, last_v, last_c = ys
+            changed = jnp.any(v != last_v) | jnp.any(c != last_c)
+            slots = jax.lax.cond(changed, lambda: _leaf_slots(v, c, bins).astype(slots.dtype), lambda: slots)
+            # A flat gather with unsigned indices, as the sweep reads leaves (see ``sweep.take``).
+            index = slots[:, None].astype(jnp.uint32) * n_cols + jnp.arange(n_cols, dtype=jnp.uint32)
+            return total + values.reshape(-1).at[index].get(mode="promise_in_bounds"), slots
+
+        slots, last_var, last_cut = carry
         v, c, values = xs
-        v, c = v.astype(jnp.int32), c.astype(jnp.int32)
-        # Walk only as deep as this tree goes: most trees are a level or two, not max_depth.
-        node = jax.lax.fori_loop(0, levels(v), lambda _, node: descend(node, v, c, bins), start)
-        return total + values[node], None
+        total, slots = jax.lax.scan(one_tree, jnp.zeros((n, n_cols), jnp.float32),
+                                    (slots, v, c, values, last_var, last_cut))
+        return (slots, v, c), total
 
-    total, _ = jax.lax.scan(add, jnp.zeros((bins.shape[1], leaf.shape[2]), jnp.float32), (var, cut, leaf))
-    return total
+    m = var.shape[1]
+    slot_dtype = jnp.uint8 if leaf.shape[2] <= 256 else jnp.int16  # 2H slots: uint8 up to depth 7
+    start = (jnp.ones((m, n), slot_dtype), jnp.full(var.shape[1:], -1, var.dtype), jnp.zeros(cut.shape[1:], cut.dtype))
+    return jax.lax.scan(one_draw, start, (var, cut, leaf))[1]
 
 
 #: Kept draws per prediction call: bounds device memory ([draws, n, K] values) and keeps one shape.
@@ -93,11 +113,8 @@ _PREDICT_DRAWS = 25
 def _draw_values(mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf, bins, *, mesh):
     """(mu [c, d, n], tau [c, d, n, K-1]) for a block of draws of every chain, chains side by side."""
     def one_chain(mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf, bins):
-        def one_draw(_, xs):
-            mv, mc, ml, tv, tc, tl = xs
-            return None, (_forest_values(mv, mc, ml, bins)[:, 0], _forest_values(tv, tc, tl[..., 1:], bins))
-        return jax.lax.scan(one_draw, None, (mu_var, mu_cut, mu_leaf, tau_var, tau_cut, tau_leaf))[1]
-
+        return (_chain_values(mu_var, mu_cut, mu_leaf, bins)[..., 0],
+                _chain_values(tau_var, tau_cut, tau_leaf[..., 1:], bins))
     return over_chains(one_chain, mesh, (True,) * 6 + (False,))(mu_var, mu_cut, mu_leaf, tau_var, tau_cut,
                                                                    tau_leaf, bins)
 
