@@ -102,10 +102,18 @@ def place(tree, mesh: Mesh | None, batched: bool):
     return jax.device_put(tree, NamedSharding(mesh, PartitionSpec(_AXIS) if batched else PartitionSpec()))
 
 
+def constrain(tree, mesh: Mesh | None, batched: bool):
+    """Inside a jit: make ``tree`` come out where ``place`` would put it."""
+    if mesh is None:
+        return tree
+    return jax.lax.with_sharding_constraint(
+        tree, NamedSharding(mesh, PartitionSpec(_AXIS) if batched else PartitionSpec()))
+
+
 def shards(mesh: Mesh | None) -> int:
     return 1 if mesh is None else math.prod(mesh.devices.shape)
 
 
 request_cpu_devices()
 
-__all__ = ["CPU_DEVICES_ENV", "chain_mesh", "over_chains", "place", "request_cpu_devices", "shards"]
+__all__ = ["CPU_DEVICES_ENV", "chain_mesh", "constrain", "over_chains", "place", "request_cpu_devices", "shards"]

@@ -32,7 +32,8 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
     """Point JAX's persistent compilation cache at ``directory`` (created if missing); return it.
 
     Default: ``$PYTYCHE_COMPILATION_CACHE`` or ``~/.cache/pytyche/jax``.
-    Only compiles that took at least a second are stored.
+    Only compiles that took at least a quarter of a second are stored (loading an entry costs a
+    few tens of milliseconds; the sampler block, its start and prediction all compile for longer).
     """
     import jax
 
@@ -46,7 +47,7 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
         raise OSError(f"enable_compilation_cache: cannot create {path} ({error}). Fix: pass a writable "
                       f"directory or set {CACHE_ENV}.") from error
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.25)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from .buckets import bucket_size, pad_rows
-from .chains import chain_mesh, over_chains, place
+from .chains import chain_mesh, constrain, over_chains, place
 from .config import BCFConfig
 from .families import OutcomeFamily
 from .forest import empty_forest
@@ -132,11 +132,13 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         tau0=jnp.zeros(n_arms, jnp.float32))
 
 
-@functools.partial(jax.jit, static_argnames=("config", "n_arms", "family"))
+@functools.partial(jax.jit, static_argnames=("config", "n_arms", "family", "mesh"))
 def _init_states(key: jax.Array, data: ChannelData, *, config: BCFConfig, n_arms: int,
-                 family: OutcomeFamily) -> ChannelState:
-    """Every chain's starting state, compiled: run op by op, its few dozen small ops cost seconds."""
-    return jax.vmap(lambda k: init_state(k, data, config, n_arms, family))(jax.random.split(key, config.chains))
+                 family: OutcomeFamily, mesh) -> ChannelState:
+    """Every chain's starting state, compiled (run op by op, its few dozen small ops cost seconds)
+    and made where the chains run (split on the host, each array would compile its own slice)."""
+    states = jax.vmap(lambda k: init_state(k, data, config, n_arms, family))(jax.random.split(key, config.chains))
+    return constrain(states, mesh, batched=True)
 
 
 def _no_fits(state: ChannelState) -> tuple[jax.Array, jax.Array]:
@@ -172,12 +174,15 @@ def _chain_block(state: ChannelState, keys: jax.Array, data: ChannelData, keep: 
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk", "thin", "mesh"), donate_argnums=(0,))
-def _block(states: ChannelState, key: jax.Array, data: ChannelData, keep: jax.Array, sample_scales: jax.Array, *,
-           spec: ChannelSpec, chunk: int, thin: int, mesh):
-    """``chunk * thin`` iterations of every chain; returns the states, ``chunk`` kept draws per chain
-    (chains first; zeros unless ``keep``: burn-in blocks skip computing them, with the same
-    compiled code) and each chain's mean acceptance."""
-    keys = _iteration_keys(key, chunk, thin, states.sigma2.shape[0])
+def _block(states: ChannelState, block_keys: jax.Array, b: jax.Array, data: ChannelData, keep: jax.Array,
+           sample_scales: jax.Array, *, spec: ChannelSpec, chunk: int, thin: int, mesh):
+    """Block ``b``: ``chunk * thin`` iterations of every chain from ``block_keys[b]``; returns the
+    states, ``chunk`` kept draws per chain (chains first; zeros unless ``keep``: burn-in blocks skip
+    computing them, with the same compiled code) and each chain's mean acceptance.
+
+    All blocks' keys go in at once and are indexed here: slicing them on the host compiles a
+    slice per block in every new process."""
+    keys = _iteration_keys(block_keys[b], chunk, thin, states.sigma2.shape[0])
     run = over_chains(functools.partial(_chain_block, spec=spec), mesh, (True, True, False, False, False))
     return run(states, keys, data, keep, sample_scales)
 
@@ -206,8 +211,7 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     spec = _spec(config, inputs.family, prior_only)
     k_init, k_run = jax.random.split(channel_key(key))
     mesh = chain_mesh(config.chains)
-    states = place(_init_states(k_init, data, config=config, n_arms=inputs.n_arms, family=inputs.family), mesh,
-                   batched=True)
+    states = _init_states(k_init, data, config=config, n_arms=inputs.n_arms, family=inputs.family, mesh=mesh)
     data = place(data, mesh, batched=False)
     if config.warm_start > 0 and not prior_only:
         states = _warm_start(states, jax.random.fold_in(k_init, 1), data, spec=spec, sweeps=config.warm_start,
@@ -225,12 +229,13 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=(burn_blocks + draw_blocks) * per_block, desc=label, unit="it")
-    for b, k in enumerate(jax.random.split(k_run, burn_blocks + draw_blocks)):
+    block_keys = jax.random.split(k_run, burn_blocks + draw_blocks)
+    for b in range(burn_blocks + draw_blocks):
         # Sampled leaf variances start moving halfway through burn-in: from the empty start every
         # leaf is near 0 and a variance sampled from them would follow them down and stay there.
-        sample_scales = jnp.asarray(b >= burn_blocks // 2)
-        states, kept, acc = _block(states, k, data, jnp.asarray(b >= burn_blocks), sample_scales, spec=spec,
-                                   chunk=config.chunk, thin=config.thin, mesh=mesh)
+        sample_scales = np.bool_(b >= burn_blocks // 2)
+        states, kept, acc = _block(states, block_keys, np.int32(b), data, np.bool_(b >= burn_blocks),
+                                   sample_scales, spec=spec, chunk=config.chunk, thin=config.thin, mesh=mesh)
         acceptance.append((float(acc.mu.mean()), float(acc.tau.mean())))  # over chains
         if b >= burn_blocks:
             lo = (b - burn_blocks) * config.chunk

@@ -135,7 +135,7 @@ def predict_forests(forests: StoredForests, bins: np.ndarray) -> tuple[np.ndarra
     arrays = forests.arrays()
     for lo in range(0, draws, _PREDICT_DRAWS):
         rows = np.minimum(np.arange(lo, lo + _PREDICT_DRAWS), draws - 1)  # pad with the last draw
-        block = [place(jnp.asarray(arrays[name][:, rows]), mesh, batched=True)
+        block = [place(arrays[name][:, rows], mesh, batched=True)  # numpy: split on the host, no compile
                  for name in ("mu_var", "mu_cut", "mu_leaf", "tau_var", "tau_cut", "tau_leaf")]
         mu_block, tau_block = _draw_values(*block, device_bins, mesh=mesh)
         size = min(_PREDICT_DRAWS, draws - lo)
