@@ -89,7 +89,7 @@ def _write_file(observed, target: Path) -> None:
 
 @command("simulate", short_help="Simulate an experiment and write its observed data.")
 @click.argument("scenario_name", metavar="SCENARIO")
-@click.option("-k", "--arms", type=int, default=2, show_default=True, help="Arms, control included (2 or 3).")
+@click.option("-k", "--arms", type=int, default=2, show_default=True, help="Arms, control included (2 to 5).")
 @click.option("--profile", default="realistic", show_default=True, help="Effect sizes: realistic or stress.")
 @click.option("--metric", default="revenue_per_visitor", show_default=True,
               help="revenue_per_visitor or conversion_rate.")

@@ -58,7 +58,7 @@ def test_an_unknown_scenario_is_a_usage_error_naming_the_choices_and_writes_noth
 
 
 @pytest.mark.parametrize("args, code, words", [
-    (["--arms", "4"], 2, "--arms"),
+    (["--arms", "6"], 2, "--arms"),
     (["--profile", "gentle"], 2, "--profile"),
     (["--visitors", "0"], 2, "--visitors"),
 ])

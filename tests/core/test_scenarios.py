@@ -338,13 +338,34 @@ def test_homogeneous_template_refuses_heterogeneity():
     ({"name": "sparkle"}, "name"),
     ({"name": "reversal", "profile": "optimistic"}, "profile"),
     ({"name": "reversal", "metric": "clicks"}, "metric"),
-    ({"name": "reversal", "k": 4}, "k"),
+    ({"name": "reversal", "k": 6}, "k"),
     ({"name": "reversal", "k": True}, "k"),
 ])
 def test_unknown_choices_fail_clearly(kwargs, field):
     name = kwargs.pop("name")
     with pytest.raises(ValueError, match=rf"scenario\.{field}: .*Fix: use one of"):
         scenario(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_arms_beyond_two_repeat_the_templates_shapes(name):
+    wide = evaluated(name, 5, "conversion_rate", "realistic")
+    assert wide.tau.shape == (N, 4)
+    np.testing.assert_allclose(wide.tau[:, :2], evaluated(name, 3, "conversion_rate", "realistic").tau, atol=1e-9)
+    mains = wide.scenario.main_delta
+    for extra, own in ((2, 0), (3, 1)):
+        if wide.tau[:, own].std() < 1e-9:  # homogeneous (or null): the same constant at its own main effect
+            ratio = mains[extra] / mains[own] if mains[own] else 1.0
+            np.testing.assert_allclose(wide.tau[:, extra], wide.tau[:, own] * ratio, rtol=1e-6, atol=1e-12)
+        else:  # the same shape: ranked alike
+            assert stats.spearmanr(wide.tau[:, extra], wide.tau[:, own])[0] > 0.99
+
+
+def test_k5_simulates_five_arms():
+    import pytyche_core as pt
+
+    observed, truth = pt.simulate(scenario("reversal", k=5).config(2_000, seed=1))
+    assert observed.n_arms == 5 and len(truth.contrast_cate_per_visitor) == 4
 
 
 def test_clustered_surfaces_need_the_latent_column():

@@ -29,11 +29,11 @@ from .baseline import solve_baseline
 from .effects import ArmEffect, ShapeMoments
 from .population import Shoppers, reference_shoppers, shopper_copula, shopper_segments
 from .profiles import PROFILES, Profile
-from .templates import SCENARIO_NAMES, TEMPLATES, Template
+from .templates import SCENARIO_NAMES, TEMPLATES, ArmTemplate
 from .truth import TruthModel, metric_mode
 
 METRICS = ("conversion_rate", "revenue_per_visitor")
-ARM_COUNTS = (2, 3)
+ARM_COUNTS = (2, 3, 4, 5)
 _OWNER = "scenario"
 
 
@@ -80,7 +80,10 @@ class Scenario:
     def truth_shape(self) -> str:
         """One line: the shape of the true effect surfaces."""
         template = TEMPLATES[self.name]
-        return template.truth_shape if self.k == 2 else f"{template.truth_shape[:-1]}; {template.second_arm}"
+        if self.k == 2:
+            return template.truth_shape
+        more = "; arms 3+ repeat arms 1 and 2's shapes (at half the main effect where it is set)" if self.k > 3 else ""
+        return f"{template.truth_shape[:-1]}; {template.second_arm[:-1]}{more}."
 
     @property
     def label(self) -> str:
@@ -133,12 +136,12 @@ def _choice(field: str, value: object, allowed: Sequence[object]) -> None:
         raise fail(_OWNER, field, f"unknown {field} {value!r}", f"use one of {list(allowed)}")
 
 
-def _main_effects(template: Template, main_delta: object, default_main: float, hte: float,
+def _main_effects(arms: Sequence[ArmTemplate], main_delta: object, default_main: float, hte: float,
                   moments: tuple[ShapeMoments, ...]) -> tuple[float, ...]:
     """Per-arm main effects: the template's defaults, a scalar for arm 1 (others keep their ratio), or a tuple."""
 
     def default(arm: int, main: float, scale: float) -> float:
-        ratio = template.arms[arm].main_ratio
+        ratio = arms[arm].main_ratio
         return moments[arm].zero_where_shape_is_zero(scale) if ratio is None else ratio * main
 
     n = len(moments)
@@ -203,12 +206,12 @@ def scenario(name: str, *, k: int = 2, metric: str = "revenue_per_visitor", prof
 
     sampler = shopper_segments() if template.segmented else shopper_copula()
     reference = reference_shoppers(sampler)
-    arms = template.arms[: k - 1]
+    arms = tuple(template.arm(a) for a in range(k - 1))
     moments = tuple(ShapeMoments.of(a.shape, reference) for a in arms)
     if hte_scale is not None and hte > 0 and all(m.sd == 0 for m in moments):
         raise fail(_OWNER, "hte_scale", f"{hte:g} for {name!r}, whose effect is the same for every shopper",
                    "leave hte_scale None (or 0), or choose a heterogeneous template")
-    mains = _main_effects(template, main_delta, (defaults.main or 0.0) * baseline_metric, hte, moments)
+    mains = _main_effects(arms, main_delta, (defaults.main or 0.0) * baseline_metric, hte, moments)
     sigma = prof.noisy_sigma if template.noisy else prof.sigma
     baseline = solve_baseline(reference, baseline_rate=rate, aov=order_value, sigma=sigma,
                               strength=template.prognostic_strength)

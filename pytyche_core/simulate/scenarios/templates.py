@@ -65,10 +65,12 @@ class ArmTemplate:
 
 @dataclasses.dataclass(frozen=True)
 class Template:
-    """A scenario template: ``arms[0]`` is arm 1, ``arms[1]`` arm 2 (K = 3 only).
+    """A scenario template: ``arms[0]`` is arm 1, ``arms[1]`` arm 2 (K >= 3).
 
     ``truth_shape`` is one line on arm 1 (the K = 2 truth); ``second_arm``
-    a clause on arm 2 that K = 3 appends.
+    a clause on arm 2 that K >= 3 appends. Arms 3 and 4 (K = 4, 5: for
+    scaling in the number of arms) repeat arms 1 and 2's shapes at half
+    their main effect, or at the same one where the shape sets it (``arm``).
     """
 
     name: str
@@ -79,6 +81,13 @@ class Template:
     segmented: bool = False  # features from the latent-segment mixture, not the copula
     prognostic_strength: float = 1.0
     noisy: bool = False  # use the profile's large log-normal sigma
+
+    def arm(self, index: int) -> ArmTemplate:
+        """Treatment arm ``index + 1``: the template's own two, then the same shapes at half the main effect."""
+        own = self.arms[index % 2]
+        if index < 2 or own.main_ratio is None:  # None: the main effect follows the shape (0 outside its groups)
+            return own
+        return dataclasses.replace(own, main_ratio=own.main_ratio * 0.5 ** (index // 2))
 
 
 _ENGAGEMENT_BY_SEGMENT = tuple(s.means[ENGAGEMENT] for s in SEGMENTS)
