@@ -5,8 +5,8 @@ chains ``vmap``-ed into one computation take about 1.6x one chain's time on a
 machine with cores to spare. JAX can instead present the host as several CPU
 devices; the sampler then places each group of chains on its own device with
 ``shard_map`` and the groups run at the same time (docs/concepts/engine.md,
-"Chains in parallel"). On a GPU there is one device and the chains stay
-``vmap``-ed on it, where they fill the device together.
+"Chains in parallel"). A fit on a GPU stays on that one GPU, its chains
+``vmap``-ed there, where they fill the device together.
 
 The CPU device count must be set before JAX starts its backends, so
 ``request_cpu_devices`` runs when this module is imported (``pytyche_core``
@@ -63,10 +63,16 @@ def request_cpu_devices() -> int | None:
 
 
 def chain_mesh(n_chains: int) -> Mesh | None:
-    """A mesh of the default backend's devices that splits ``n_chains`` evenly, or None for one device.
+    """A mesh of CPU devices that splits ``n_chains`` evenly, or None for one device.
 
-    Uses the largest device count that divides the chains (2 chains on 8 cores: 2 devices)."""
-    devices = jax.devices()
+    Uses the largest device count that divides the chains (2 chains on 8 cores: 2 devices). Only
+    on the CPU: a fit that runs on a GPU (the default backend, or ``jax.default_device``, as the
+    pipeline's device resource sets it) stays on that one GPU, one fit per GPU."""
+    chosen = jax.config.jax_default_device
+    platform = getattr(chosen, "platform", chosen) if chosen is not None else jax.default_backend()
+    if platform != "cpu":
+        return None
+    devices = jax.devices("cpu")
     groups = max((g for g in range(1, min(len(devices), n_chains) + 1) if n_chains % g == 0), default=1)
     if groups <= 1:
         return None

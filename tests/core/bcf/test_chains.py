@@ -35,6 +35,14 @@ def test_chains_are_grouped_over_devices_that_divide_them():
         assert chains.shards(chains.chain_mesh(4)) == 2
 
 
+def test_a_fit_placed_on_one_device_is_not_spread(monkeypatch):
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")  # what a GPU machine reports
+    assert chains.chain_mesh(2) is None
+    monkeypatch.undo()
+    with jax.default_device(jax.devices("cpu")[0]):  # the pipeline's device="cpu" on any machine
+        assert (chains.chain_mesh(2) is None) == (len(jax.devices("cpu")) < 2)
+
+
 def test_the_test_process_runs_chains_on_every_core():
     # pytyche asked JAX for one CPU device per core when it was imported (CI has 2 cores).
     if jax.default_backend() == "cpu":
