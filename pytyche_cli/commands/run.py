@@ -78,7 +78,7 @@ def _summary(store: str, experiment_id: str | None) -> dict:
 @command("run", short_help="A sequential experiment through the Dagster pipeline into the store.")
 @click.option("--experiment-id", default=None, help="Default: the first experiment of experiments.yaml.")
 @click.option("--scenario", default=None, help="A catalog scenario (default from experiments.yaml).")
-@click.option("-k", "--arms", type=int, default=None, help="Arms, control included (2 or 3).")
+@click.option("-k", "--arms", type=int, default=None, help="Arms, control included (2 to 5).")
 @click.option("--metric", default=None, help="revenue_per_visitor or conversion_rate.")
 @click.option("--profile", default=None, help="realistic or stress.")
 @click.option("--rounds", type=click.IntRange(min=1), default=None, help="Rounds to run (default 3).")

@@ -70,7 +70,7 @@ def test_a_failed_job_is_exit_1_with_a_fix(tmp_path, job):
 
 def test_bad_choices_are_usage_errors_and_the_job_never_starts(tmp_path, job):
     _, calls = job
-    for args in (["--scenario", "nope"], ["--arms", "5"], ["--rounds", "0"]):
+    for args in (["--scenario", "nope"], ["--arms", "6"], ["--rounds", "0"]):
         done = invoke("run", "--store", tmp_path / "s.duckdb", *args)
         assert done.exit_code == 2, args
         error_line(done)
