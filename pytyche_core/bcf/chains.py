@@ -19,7 +19,6 @@ sets the count (1 turns this off).
 
 from __future__ import annotations
 
-import math
 import os
 
 import jax
@@ -116,10 +115,6 @@ def constrain(tree, mesh: Mesh | None, batched: bool):
         tree, NamedSharding(mesh, PartitionSpec(_AXIS) if batched else PartitionSpec()))
 
 
-def shards(mesh: Mesh | None) -> int:
-    return 1 if mesh is None else math.prod(mesh.devices.shape)
-
-
 request_cpu_devices()
 
-__all__ = ["CPU_DEVICES_ENV", "chain_mesh", "constrain", "over_chains", "place", "request_cpu_devices", "shards"]
+__all__ = ["CPU_DEVICES_ENV", "chain_mesh", "constrain", "over_chains", "place", "request_cpu_devices"]

@@ -47,7 +47,7 @@ class StoredForests:
     def store(self, where: slice, mu, tau, tau0) -> None:
         """Copy one block of device forests ([chains, chunk, ...]) into draws ``where``.
 
-        ``tau0`` [chunk, chains, K], the treatment intercept, is folded into the first treatment
+        ``tau0`` [chains, chunk, K], the treatment intercept, is folded into the first treatment
         tree: added to every node's values, so each visitor's sum over trees carries it exactly
         once and prediction (here and from saved files) needs no separate term."""
         for name, forest in (("mu", mu), ("tau", tau)):

@@ -32,7 +32,7 @@ def test_chains_are_grouped_over_devices_that_divide_them():
     assert (mesh is None) == (n_devices < 2)
     if n_devices == 2:
         assert chains.chain_mesh(3) is None  # 3 chains do not split over 2 devices: one device
-        assert chains.shards(chains.chain_mesh(4)) == 2
+        assert chains.chain_mesh(4).devices.size == 2
 
 
 def test_a_fit_placed_on_one_device_is_not_spread(monkeypatch):
@@ -59,7 +59,6 @@ def test_a_bad_device_count_is_refused_with_the_fix(monkeypatch, value):
 def test_the_request_changes_nothing_once_jax_runs(monkeypatch):
     monkeypatch.setenv(chains.CPU_DEVICES_ENV, "3")
     assert chains.request_cpu_devices() is None  # the test process has started JAX
-    assert len(jax.devices()) != 3 or chains._cores() == 3
 
 
 @pytest.mark.skipif(len(jax.devices()) < 2, reason="needs two devices to group chains over")
