@@ -32,7 +32,7 @@ import multiprocessing
 import platform
 
 from isolation import in_own_process
-from rows import print_means, print_row
+from rows import parse_override, print_means, print_row
 
 from pytyche_core.benchmarking import SYSTEMS, score_system
 from pytyche_core.benchmarking.peers import STOCHTREE_SETTINGS
@@ -46,14 +46,6 @@ def run_system(args: dict) -> dict:
                                   .config(args["n"], seed=args["seed"]))
     return score_system(observed, truth, args["system"], seed=args["seed"], config=pt.BCFConfig(**args["overrides"]),
                         stochtree=args["stochtree"])
-
-
-def parse_override(text: str) -> tuple[str, float | int | bool]:
-    name, _, value = text.partition("=")
-    if value.lower() in ("true", "false"):
-        return name, value.lower() == "true"
-    number = float(value)
-    return name, int(number) if number.is_integer() and "." not in value else number
 
 
 def main() -> None:

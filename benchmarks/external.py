@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 from isolation import in_own_process
-from rows import print_means, print_row
+from rows import parse_override, print_means, print_row
 
 
 def ihdp(replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def run(args: dict) -> dict:
         import pytyche_core as pt
 
         observed, order = observed_data(x, t, y, propensity)
-        result = pt.fit(observed, model="continuous", seed=args["index"],
+        result = pt.fit(observed, model="continuous", seed=args["index"], config=pt.BCFConfig(**args["overrides"]),
                         features=[f"x{j}" for j in range(x.shape[1])])
         draws = np.empty((len(y), result.n_draws))
         draws[order] = result.cate_samples[:, :, 0]
@@ -114,16 +114,19 @@ def main() -> None:
     parser.add_argument("--ihdp", type=int, nargs="*", default=list(range(10)), help="replications (seeds)")
     parser.add_argument("--acic", type=int, nargs="*", default=list(range(1, 11)), help="instances 1..10")
     parser.add_argument("--systems", nargs="+", default=["pytyche", "stochtree"], choices=("pytyche", "stochtree"))
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="BCFConfig overrides for pytyche, e.g. burn_in=400")
     opts = parser.parse_args()
+    overrides = dict(parse_override(o) for o in opts.overrides)
     print(f"# machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
-          "pytyche default BCFConfig; stochtree 10 grow-from-root + 100 MCMC", flush=True)
+          f"pytyche BCFConfig overrides {overrides}; stochtree 10 grow-from-root + 100 MCMC", flush=True)
     rows = []
     for data, indices in (("ihdp", opts.ihdp), ("acic2016", opts.acic)):
         for index in indices:
             for system in opts.systems:
                 row = {"data": data, "index": index, "system": system,
                        **in_own_process(run, {"data": "ihdp" if data == "ihdp" else "acic", "index": index,
-                                         "system": system})}
+                                         "system": system, "overrides": overrides})}
                 rows.append(row)
                 print_row(row)
     print_means(rows, by=["data", "system"], drop="index")

@@ -1,4 +1,5 @@
-"""What the catalog scripts print: one JSON line per measured fit, then the means per group."""
+"""What the catalog scripts print (one JSON line per measured fit, then the means per group) and read
+(``--set NAME=VALUE`` overrides of ``BCFConfig``)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,14 @@ def print_means(rows: list[dict], *, by: list[str], drop: str) -> None:
 
     table = pd.DataFrame(rows).drop(columns=drop).groupby(by, sort=False).mean()
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+def parse_override(text: str) -> tuple[str, float | int | bool]:
+    """``NAME=VALUE`` of a ``--set`` flag: true/false as bools, integers as ints, other numbers as floats."""
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise SystemExit(f"--set {text!r}: expected NAME=VALUE, e.g. burn_in=400")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    number = float(value)
+    return name, int(number) if number.is_integer() and "." not in value else number
