@@ -66,7 +66,7 @@ class BCFConfig:
     tau_leaf_scale: float = 1.0
     warm_start: int = 0
     sample_leaf_scales: bool = True
-    leaf_scale_shape: float = 3.0
+    leaf_scale_shape: float = 1.5
     treatment_intercept: bool = False
     treatment_intercept_var: float = 1.0
     probit_delta_max: float = 0.9
