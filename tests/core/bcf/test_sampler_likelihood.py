@@ -180,9 +180,10 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
     return [np.asarray(a) for a in jax.jit(jax.vmap(run))(jax.random.split(jax.random.PRNGKey(4), chains))]
 
 
-@pytest.mark.parametrize("sampled", [False, True], ids=["fixed-scales", "sampled-scales"])
-def test_prior_predictive_of_a_channel_step(sampled):
-    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, leaf_scale_shape=3.0)
+@pytest.mark.parametrize(("sampled", "shape"), [(False, 3.0), (True, 3.0), (True, BCFConfig().leaf_scale_shape)],
+                         ids=["fixed-scales", "sampled-scales-shape-3", "sampled-scales-default-shape"])
+def test_prior_predictive_of_a_channel_step(sampled, shape):
+    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, leaf_scale_shape=shape)
     sigma2, mu_var, tau_var, mu_leaf, tau_leaf, mu_used, tau_used = _prior_only_chains(config, 3000, 40)
     # Noise variance: its prior InvGamma(nu / 2, nu lam / 2).
     assert stats.kstest(sigma2, stats.invgamma(1.5, scale=0.75).cdf).pvalue > 0.001
@@ -190,8 +191,8 @@ def test_prior_predictive_of_a_channel_step(sampled):
     assert stats.kstest(mu_leaf / np.sqrt(mu_used), "norm").pvalue > 0.001
     assert stats.kstest(tau_leaf / np.sqrt(tau_used), "norm").pvalue > 0.001
     if sampled:  # leaf variances: InvGamma(a, (a - 1) x the default variance), whose mean is the default
-        assert stats.kstest(mu_var, stats.invgamma(3.0, scale=2 * 0.3).cdf).pvalue > 0.001
-        assert stats.kstest(tau_var, stats.invgamma(3.0, scale=2 * 0.05).cdf).pvalue > 0.001
+        assert stats.kstest(mu_var, stats.invgamma(shape, scale=(shape - 1) * 0.3).cdf).pvalue > 0.001
+        assert stats.kstest(tau_var, stats.invgamma(shape, scale=(shape - 1) * 0.05).cdf).pvalue > 0.001
     else:
         np.testing.assert_array_equal(mu_var, np.float32(0.3))
         np.testing.assert_array_equal(tau_var, np.float32(0.05))
