@@ -20,6 +20,9 @@ class BCFConfig:
     - ``mu_trees``, ``mu_alpha``, ``mu_beta``: prognostic forest and its depth prior.
     - ``tau_trees``, ``tau_alpha``, ``tau_beta``: treatment-effect forest and its depth prior.
     - ``max_depth``: the deepest a leaf may sit (the root is depth 0).
+    - ``change_probability``: the share of tree proposals that change the split rule of a node
+      whose children are both leaves (the rest grow or prune). Changes let a tree swap a split for a
+      better one without pruning and regrowing through a worse tree (docs/concepts/sampler-math.md §2).
     - ``max_bins``: bins per covariate (quantiles; at most 255 cut points).
     - ``min_leaf_size``: a grow leaving a child with fewer visitors is rejected.
     - ``burn_in``, ``draws``, ``chains``, ``thin``: MCMC length (per chain) and thinning.
@@ -56,6 +59,7 @@ class BCFConfig:
     tau_alpha: float = 0.25
     tau_beta: float = 3.0
     max_depth: int = 6
+    change_probability: float = 0.0
     max_bins: int = 255
     min_leaf_size: int = 5
     burn_in: int = 200
@@ -107,6 +111,10 @@ class BCFConfig:
         if shape <= 1.0:
             raise fail(owner, "leaf_scale_shape", f"{shape} <= 1", "pass a shape > 1 (the prior mean must exist)")
         set_field(self, "leaf_scale_shape", shape)
+        change = finite_float(owner, "change_probability", self.change_probability)
+        if not 0.0 <= change < 1.0:
+            raise fail(owner, "change_probability", f"{change} outside [0, 1)", "pass a share in [0, 1)")
+        set_field(self, "change_probability", change)
         for name in ("probit_delta_max", "sigma_quantile"):
             value = finite_float(owner, name, getattr(self, name))
             if not 0.0 < value < 1.0:

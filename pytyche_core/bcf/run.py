@@ -82,8 +82,10 @@ class ChannelDraws:
 
 def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) -> ChannelSpec:
     return ChannelSpec(
-        mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size)),
-        tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size)),
+        mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size),
+                       config.change_probability),
+        tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size),
+                        config.change_probability),
         family=family, prior_only=prior_only,
         leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
         treatment_intercept=config.treatment_intercept)

@@ -40,12 +40,14 @@ _GPU_COPIES = 32  # on a GPU, adjacent threads' atomic adds then land on differe
 
 
 class ForestPrior(NamedTuple):
-    """Static prior settings of one forest."""
+    """Static prior settings of one forest, and the share of change proposals (a sampler setting:
+    it changes how fast the chain moves, not where it goes)."""
 
     depth: int
     alpha: float
     beta: float
     min_leaf: float
+    p_change: float = 0.0
 
 
 class SweepData(NamedTuple):
@@ -135,58 +137,121 @@ def _std_normal(bits: jax.Array) -> jax.Array:
     return jnp.sqrt(jnp.float32(2.0)) * lax.erf_inv(u)
 
 
-def _flat(fine: jax.Array, column: jax.Array, n_cols: int) -> jax.Array:
-    """Row of the [2H * C] statistics table for each visitor: its slot and its own column.
+def _flat(tagged: jax.Array, column: jax.Array, n_cols: int, sides: int) -> jax.Array:
+    """Row of the [2H * C * sides] statistics table for each visitor from ``tagged`` = sides x its
+    slot + the side a proposed change would send it to (0 unless a change moves it), and its own
+    column. ``sides`` is 2 with change proposals, 1 without (the table of grow / prune alone).
     Unsigned, so that indexing skips the pass that wraps negative indices."""
-    return fine if n_cols == 1 else fine.astype(jnp.uint32) * n_cols + column.astype(jnp.uint32)
+    tagged = tagged.astype(jnp.uint32)
+    if n_cols == 1:
+        return tagged
+    if sides == 1:
+        return tagged * n_cols + column.astype(jnp.uint32)
+    return ((tagged >> 1) * n_cols + column.astype(jnp.uint32)) * 2 + (tagged & 1)
 
 
-def _leaf_stats(fine: jax.Array, residual: jax.Array, data: SweepData, n_slots: int, n_cols: int):
-    """(sum of weighted residuals, sum of weights) per slot and column, each [2H, C]."""
+def _leaf_stats(index: jax.Array, residual: jax.Array, data: SweepData, n_slots: int, n_cols: int, sides: int):
+    """(sum of weighted residuals, sum of weights) per slot, column and change side, each [2H, C, sides]."""
     n = residual.shape[0]
     copies = _COPIES if uses_complex_scatter() else _GPU_COPIES
     lane = jnp.arange(n, dtype=jnp.uint32) & (copies - 1)
-    index = _flat(fine, data.column, n_cols).astype(jnp.uint32) * copies + lane
-    sums, weights = pair_sums(_scatter_add, n_slots * n_cols * copies, index, data.weight * residual, data.weight)
-    return (sums.reshape(n_slots, n_cols, copies).sum(axis=2),
-            weights.reshape(n_slots, n_cols, copies).sum(axis=2))
+    index = index * copies + lane
+    sums, weights = pair_sums(_scatter_add, n_slots * n_cols * sides * copies, index, data.weight * residual,
+                              data.weight)
+    return (sums.reshape(n_slots, n_cols, sides, copies).sum(axis=3),
+            weights.reshape(n_slots, n_cols, sides, copies).sum(axis=3))
 
 
 def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, sums: jax.Array, count: jax.Array,
             data: SweepData, sigma2: jax.Array, prior: ForestPrior, prior_only: bool):
-    """Accept or reject the move and draw the new tree's leaves; all arrays are per slot, no data."""
+    """Accept or reject the move and draw the new tree's leaves; all arrays are per slot, no data.
+
+    ``sums`` and ``count`` are [2H, C, 2]: per slot of the finer tree (the current tree for a
+    change), column, and the side the proposed change sends a visitor to. Returns the new leaf
+    values [2H, C], the change of fitted value per (slot, column, side) flattened, whether the new
+    tree is the coarser of a grow / prune pair, and whether the move was accepted."""
     n_slots = leaf.shape[0]
     slots = jnp.arange(n_slots)
     node, left, right = move.node, 2 * move.node, 2 * move.node + 1
     is_child = (slots == left) | (slots == right)
     # What each finer-tree slot's visitors carry now (new children still hold their parent's value).
     old_value = jnp.where((move.grow & is_child)[:, None], leaf[node], leaf)
-    total = sums + count * old_value
+    total_by_side = sums + count * old_value[:, :, None]
+    total, count_by_side, count = total_by_side.sum(axis=2), count, count.sum(axis=2)
     c_left, c_right, t_left, t_right = count[left], count[right], total[left], total[right]
-    # Children and their union, in one call: [3, C] -> [3].
-    fit = log_marginal(jnp.stack([c_left, c_right, c_left + c_right]), jnp.stack([t_left, t_right, t_left + t_right]),
+    if sums.shape[2] == 1:  # no change proposals: the grow / prune decision alone
+        values, delta, merged, accept = _grow_or_prune(move, log_u, normal, leaf, old_value, total, count, data,
+                                                       sigma2, prior, prior_only)
+        return values, delta[:, :, None].reshape(-1), merged, accept
+    # A change re-sorts the visitors of both children by the new rule: [C, 2] by side.
+    c_sides = count_by_side[left] + count_by_side[right]
+    t_sides = total_by_side[left] + total_by_side[right]
+    # Children, their union and the changed children, in one call: [5, C] -> [5].
+    fit = log_marginal(jnp.stack([c_left, c_right, c_left + c_right, c_sides[:, 0], c_sides[:, 1]]),
+                       jnp.stack([t_left, t_right, t_left + t_right, t_sides[:, 0], t_sides[:, 1]]),
                        sigma2, data.prior_var)
-    gain = jnp.where(prior_only, 0.0, fit[0] + fit[1] - fit[2])
-    big_enough = ~move.grow | ((c_left.sum() >= prior.min_leaf) & (c_right.sum() >= prior.min_leaf))
-    accept = big_enough & (log_u < move.log_ratio + jnp.where(move.grow, gain, -gain))
-    merged = move.grow != accept  # the new tree is the coarser one: a rejected grow or an accepted prune
+    split_gain = fit[0] + fit[1] - fit[2]
+    gain = jnp.where(move.change, fit[3] + fit[4] - fit[0] - fit[1], jnp.where(move.grow, split_gain, -split_gain))
+    gain = jnp.where(prior_only, 0.0, gain)
+    new_left, new_right = jnp.where(move.change, c_sides[:, 0].sum(), c_left.sum()), jnp.where(
+        move.change, c_sides[:, 1].sum(), c_right.sum())
+    big_enough = ~(move.grow | move.change) | ((new_left >= prior.min_leaf) & (new_right >= prior.min_leaf))
+    accept = big_enough & (log_u < move.log_ratio + gain)
+    merged = ~move.change & (move.grow != accept)  # the coarser tree: a rejected grow or an accepted prune
+    changed = move.change & accept
 
     fine_leaves = jnp.where(move.grow, (move.leaves & (slots != node)) | is_child, move.leaves)
     leaves = jnp.where(merged, (fine_leaves & ~is_child) | (slots == node), fine_leaves)
     merge_row = (merged & (slots == node))[:, None]
     count = jnp.where(merge_row, c_left + c_right, count)
     total = jnp.where(merge_row, t_left + t_right, total)
+    count = jnp.where(changed & (slots == left)[:, None], c_sides[:, 0], jnp.where(
+        changed & (slots == right)[:, None], c_sides[:, 1], count))
+    total = jnp.where(changed & (slots == left)[:, None], t_sides[:, 0], jnp.where(
+        changed & (slots == right)[:, None], t_sides[:, 1], total))
     values = jnp.where(leaves[:, None], posterior_draw(normal, count, total, sigma2, data.prior_var), 0.0)
-    # Change of each finer-tree slot's visitors: merged children take their parent's new value.
-    delta = jnp.where((merged & is_child)[:, None], values[node], values) - old_value
+    # New value of each (finer-tree slot, side)'s visitors: merged children take their parent's
+    # value; after a change, a child's visitors take the value of the child their side names.
+    new_value = jnp.where((merged & is_child)[:, None], values[node], values)
+    by_side = jnp.stack([new_value, new_value], axis=2)
+    by_side = jnp.where((changed & is_child)[:, None, None], jnp.stack([values[left], values[right]], axis=1)[None],
+                        by_side)
+    delta = by_side - old_value[:, :, None]
     return values, delta.reshape(-1), merged, accept
 
 
+def _grow_or_prune(move: Move, log_u, normal, leaf, old_value, total, count, data: SweepData, sigma2,
+                   prior: ForestPrior, prior_only: bool):
+    """``_decide`` without change proposals (fewer small operations per tree): new leaf values,
+    the change of fitted value per (slot, column), whether the new tree is the coarser, accepted."""
+    n_slots = leaf.shape[0]
+    slots = jnp.arange(n_slots)
+    node, left, right = move.node, 2 * move.node, 2 * move.node + 1
+    is_child = (slots == left) | (slots == right)
+    c_left, c_right, t_left, t_right = count[left], count[right], total[left], total[right]
+    fit = log_marginal(jnp.stack([c_left, c_right, c_left + c_right]), jnp.stack([t_left, t_right, t_left + t_right]),
+                       sigma2, data.prior_var)
+    gain = jnp.where(prior_only, 0.0, fit[0] + fit[1] - fit[2])
+    big_enough = ~move.grow | ((c_left.sum() >= prior.min_leaf) & (c_right.sum() >= prior.min_leaf))
+    accept = big_enough & (log_u < move.log_ratio + jnp.where(move.grow, gain, -gain))
+    merged = move.grow != accept
+    fine_leaves = jnp.where(move.grow, (move.leaves & (slots != node)) | is_child, move.leaves)
+    leaves = jnp.where(merged, (fine_leaves & ~is_child) | (slots == node), fine_leaves)
+    merge_row = (merged & (slots == node))[:, None]
+    count = jnp.where(merge_row, c_left + c_right, count)
+    total = jnp.where(merge_row, t_left + t_right, total)
+    values = jnp.where(leaves[:, None], posterior_draw(normal, count, total, sigma2, data.prior_var), 0.0)
+    delta = jnp.where((merged & is_child)[:, None], values[node], values) - old_value
+    return values, delta, merged, accept
+
+
 def _apply(forest: Forest, moves: Move, accepted: jax.Array, leaf: jax.Array) -> Forest:
-    """The forest after the sweep: accepted grows split their node, accepted prunes clear it."""
+    """The forest after the sweep: accepted grows split their node, accepted changes replace its
+    rule, accepted prunes clear it."""
     at_node = (jnp.arange(forest.var.shape[1])[None, :] == moves.node[:, None]) & accepted[:, None]
-    var = jnp.where(at_node, jnp.where(moves.grow, moves.var, -1)[:, None], forest.var)
-    cut = jnp.where(at_node & moves.grow[:, None], moves.cut[:, None], forest.cut)
+    new_rule = (moves.grow | moves.change)[:, None]
+    var = jnp.where(at_node, jnp.where(new_rule, moves.var[:, None], -1), forest.var)
+    cut = jnp.where(at_node & new_rule, moves.cut[:, None], forest.cut)
     return Forest(var, cut, leaf)
 
 
@@ -212,29 +277,45 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     # per tree 5 words for the proposal, 1 for the accept step, one per leaf value.
     words = jax.random.bits(key, (m, 6 + n_slots * n_cols), jnp.uint32)
     moves = propose_forest(words[:, :5], forest.var, forest.cut, data.n_bins, depth=prior.depth,
-                           alpha=prior.alpha, beta=prior.beta)
+                           alpha=prior.alpha, beta=prior.beta, p_change=prior.p_change)
     log_u = jnp.log(_unit(words[:, 5]))
     normals = _std_normal(words[:, 6:]).reshape(forest.leaf.shape)
     dtype = nodes.dtype
 
+    # Slot and change side ride in one small integer (uint8 up to depth 6): the carry is written
+    # and read once per tree, and a 4-byte index there costs more than recomputing it.
+    sides = 2 if prior.p_change > 0 else 1
+    tag_dtype = jnp.uint8 if 2 * sides * n_slots <= 256 else jnp.uint16
+
     def one_tree(carry, xs):
-        residual, nodes, pending, fine = carry
+        residual, nodes, pending, tagged = carry
         t, log_u, normal, leaf, move = xs
-        residual = residual - take(pending, _flat(fine, data.column, n_cols))
+        residual = residual - take(pending, _flat(tagged, data.column, n_cols, sides))
         row = _row(nodes, t)
         goes_right = lax.dynamic_index_in_dim(data.bins, move.var, axis=0, keepdims=False) > move.cut.astype(jnp.uint8)
         node = move.node.astype(dtype)
         fine = jnp.where(move.grow & (row == node), 2 * node + goes_right.astype(dtype), row)
-        sums, count = _leaf_stats(fine, residual, data, n_slots, n_cols)
+        # A change keeps the current tree as the finer one and tags each of the node's visitors
+        # with the side the new rule sends it to.
+        in_children = (fine >> 1) == node  # for a change, fine is the current tree
+        side = move.change & in_children & goes_right
+        tagged = fine.astype(tag_dtype) if sides == 1 else 2 * fine.astype(tag_dtype) + side.astype(tag_dtype)
+        sums, count = _leaf_stats(_flat(tagged, data.column, n_cols, sides), residual, data, n_slots, n_cols, sides)
         leaf, pending, merged, accept = _decide(move, log_u, normal, leaf, sums, count, data, sigma2, prior,
                                                 prior_only)
-        row = jnp.where(merged & ((fine >> 1) == node), node, fine)
+        # The new tree's leaf per visitor: a merge sends the children's visitors to the node, an
+        # accepted change sends them to the child their side names.
+        if sides == 1:
+            row = jnp.where(merged & in_children, node, fine)
+        else:
+            moved = merged | (move.change & accept)
+            row = jnp.where(in_children & moved, jnp.where(merged, node, 2 * node + side.astype(dtype)), fine)
         nodes = _set_row(nodes, row, t)
-        return (residual, nodes, pending, fine), (leaf, accept)
+        return (residual, nodes, pending, tagged), (leaf, accept)
 
     n = residual.shape[0]
-    carry = (residual, nodes, jnp.zeros(n_slots * n_cols, residual.dtype), jnp.ones(n, dtype))
-    (residual, nodes, pending, fine), (leaf, accepted) = lax.scan(
+    carry = (residual, nodes, jnp.zeros(n_slots * n_cols * sides, residual.dtype), jnp.full(n, sides, tag_dtype))
+    (residual, nodes, pending, tagged), (leaf, accepted) = lax.scan(
         one_tree, carry, (jnp.arange(m), log_u, normals, forest.leaf, moves))
-    residual = residual - take(pending, _flat(fine, data.column, n_cols))
+    residual = residual - take(pending, _flat(tagged, data.column, n_cols, sides))
     return SweepResult(_apply(forest, moves, accepted, leaf), nodes, residual, accepted)

@@ -67,49 +67,82 @@ def test_leaf_marginal_likelihood_matches_scipy(sigma2, v):
 
 
 # --- the exact posterior over every tree of a tiny problem --------------------------------
-# One covariate in 4 bins (cuts 0-2: right if bin > cut), trees of depth <= 2: eleven trees,
-# among them one whose two children both split (two prunable nodes, which a grow/prune ratio
-# must count). Each internal node picks its cut uniformly among those its bin range leaves.
-ALPHA, BETA, DEPTH, BINS = 0.95, 1.0, 2, 4
+# Trees of depth <= 2 over a few binned covariates (right if bin > cut). Each internal node picks
+# a variable uniformly among those with a cut left in its range, then a cut uniformly: the
+# prior the sampler's proposals are weighed against. One covariate in 4 bins gives eleven trees,
+# among them one whose two children both split (two prunable nodes, which a grow / prune ratio
+# must count); two covariates in 3 bins give 49, where a change move can swap the variable.
+ALPHA, BETA, DEPTH = 0.95, 1.0, 2
 
 
-def _enumerate(lo: int = 0, hi: int = BINS - 1, depth: int = 0):
-    """Every subtree over bins [lo, hi] at ``depth``: (tree, prior probability, leaves as bin ranges).
-    A tree is None (a leaf) or (cut, left, right)."""
-    can_split = depth < DEPTH and hi > lo
-    p_split = ALPHA * (1.0 + depth) ** -BETA if can_split else 0.0
-    yield None, 1.0 - p_split, [(lo, hi)]
-    for cut in range(lo, hi) if can_split else ():
-        for (left, p_left, l_leaves), (right, p_right, r_leaves) in itertools.product(
-                list(_enumerate(lo, cut, depth + 1)), list(_enumerate(cut + 1, hi, depth + 1))):
-            yield (cut, left, right), p_split / (hi - lo) * p_left * p_right, l_leaves + r_leaves
+def _enumerate(box: tuple[tuple[int, int], ...], depth: int = 0):
+    """Every subtree over the bin ranges ``box`` (one (lo, hi) per covariate) at ``depth``:
+    (tree, prior probability, leaves as boxes). A tree is None (a leaf) or (var, cut, left, right)."""
+    splittable = [v for v, (lo, hi) in enumerate(box) if hi > lo]
+    p_split = ALPHA * (1.0 + depth) ** -BETA if depth < DEPTH and splittable else 0.0
+    yield None, 1.0 - p_split, [box]
+    for v in splittable if p_split else ():
+        lo, hi = box[v]
+        for cut in range(lo, hi):
+            left_box = box[:v] + ((lo, cut),) + box[v + 1:]
+            right_box = box[:v] + ((cut + 1, hi),) + box[v + 1:]
+            for (left, p_left, l_leaves), (right, p_right, r_leaves) in itertools.product(
+                    list(_enumerate(left_box, depth + 1)), list(_enumerate(right_box, depth + 1))):
+                yield ((v, cut, left, right), p_split / len(splittable) / (hi - lo) * p_left * p_right,
+                       l_leaves + r_leaves)
 
 
 def _read_tree(var: np.ndarray, cut: np.ndarray, slot: int = 1):
     """The sampler's heap arrays as the nested form of ``_enumerate``."""
     if slot >= len(var) or var[slot] < 0:
         return None
-    return int(cut[slot]), _read_tree(var, cut, 2 * slot), _read_tree(var, cut, 2 * slot + 1)
+    return int(var[slot]), int(cut[slot]), _read_tree(var, cut, 2 * slot), _read_tree(var, cut, 2 * slot + 1)
 
 
-def test_the_chain_visits_every_tree_at_its_exact_posterior():
-    rng = np.random.default_rng(11)
-    bins = np.repeat(np.arange(BINS), 12)
-    sigma2, v = 1.0, 0.4
-    r = rng.normal(np.array([0.0, 0.5, 0.0, 0.5])[bins], np.sqrt(sigma2))
-    table = list(_enumerate())
-    assert len(table) == 11
-    log_post = np.array([np.log(prior) + _log_mvn(r, sigma2, [((bins >= a) & (bins <= b)) * 1.0
-                                                              for a, b in leaves], v)
-                         for _, prior, leaves in table])
+def _tree_problem(n_bins: tuple[int, ...], arms: int, seed: int):
+    """Visitors on every bin combination (12 per cell over all, arms alternating), a residual with
+    signal in the last bins of each covariate, and the leaf prior variance per column."""
+    rng = np.random.default_rng(seed)
+    cells = np.array(list(itertools.product(*(range(b) for b in n_bins))))
+    bins = np.repeat(cells, 48 // len(cells), axis=0)
+    column = np.arange(len(bins)) % arms if arms > 1 else np.zeros(len(bins), int)
+    signal = 1.25 * (bins[:, -1] >= n_bins[-1] // 2) + 0.75 * (bins[:, 0] == n_bins[0] - 1)
+    r = rng.normal(np.where(column > 0, signal, 0.5 * signal if arms == 1 else 0.0), 1.0)
+    prior_var = np.array([0.4] if arms == 1 else [0.0] + [0.4] * (arms - 1))
+    return bins, column, r, prior_var
+
+
+def _exact_tree_posterior(table, bins, column, r, prior_var, sigma2: float) -> np.ndarray:
+    def in_box(box):
+        return np.all([(bins[:, v] >= lo) & (bins[:, v] <= hi) for v, (lo, hi) in enumerate(box)], axis=0)
+
+    def log_lik(leaves):
+        # Columns with prior variance v > 0 each carry an independent N(0, v) value per leaf.
+        blocks = [in_box(box) & (column == c) for box in leaves for c in np.flatnonzero(prior_var > 0)]
+        cov = sigma2 * np.eye(len(r)) + sum(prior_var[column[np.argmax(b)]] * np.outer(b, b) for b in blocks
+                                           if b.any())
+        return float(stats.multivariate_normal(np.zeros(len(r)), cov).logpdf(r))
+
+    log_post = np.array([np.log(prior) + log_lik(leaves) for _, prior, leaves in table])
     exact = np.exp(log_post - log_post.max())
-    exact /= exact.sum()
+    return exact / exact.sum()
+
+
+@pytest.mark.parametrize(("n_bins", "arms", "p_change"), [
+    ((4,), 1, 0.0), ((4,), 1, 0.4), ((3, 3), 1, 0.4), ((3, 3), 2, 0.4)],
+    ids=["one-covariate", "one-covariate-changes", "two-covariates-changes", "two-covariates-arm-columns-changes"])
+def test_the_chain_visits_every_tree_at_its_exact_posterior(n_bins, arms, p_change):
+    bins, column, r, prior_var = _tree_problem(n_bins, arms, seed=11)
+    sigma2 = 1.0
+    table = list(_enumerate(tuple((0, b - 1) for b in n_bins)))
+    assert len(table) == {(4,): 11, (3, 3): 49}[n_bins]
+    exact = _exact_tree_posterior(table, bins, column, r, prior_var, sigma2)
     assert exact.max() < 0.6  # the data leave several trees plausible: a real test of the weights
 
     n = len(r)
-    data = SweepData(jnp.asarray(bins[None, :], jnp.uint8), jnp.zeros(n, jnp.int32), jnp.ones(n, jnp.float32),
-                     jnp.array([BINS], jnp.int32), jnp.array([v], jnp.float32))
-    prior = ForestPrior(DEPTH, ALPHA, BETA, 0.0)
+    data = SweepData(jnp.asarray(bins.T, jnp.uint8), jnp.asarray(column, jnp.int32), jnp.ones(n, jnp.float32),
+                     jnp.asarray(n_bins, jnp.int32), jnp.asarray(prior_var, jnp.float32))
+    prior = ForestPrior(DEPTH, ALPHA, BETA, 0.0, p_change)
 
     @jax.jit
     def chain(key):
@@ -118,8 +151,8 @@ def test_the_chain_visits_every_tree_at_its_exact_posterior():
             forest, nodes, residual, _ = sweep(k, forest, nodes, residual, data, jnp.float32(sigma2), prior)
             return (forest, nodes, residual), (forest.var[0], forest.cut[0])
 
-        start = (empty_forest(1, DEPTH, 1), jnp.ones((1, n), jnp.int32), jnp.asarray(r, jnp.float32))
-        return jax.lax.scan(one, start, jax.random.split(key, 80_000))[1]
+        start = (empty_forest(1, DEPTH, len(prior_var)), jnp.ones((1, n), jnp.int32), jnp.asarray(r, jnp.float32))
+        return jax.lax.scan(one, start, jax.random.split(key, 160_000))[1]
 
     var, cut = (np.asarray(a) for a in chain(jax.random.PRNGKey(0)))
     trees = [tree for tree, _, _ in table]

@@ -183,6 +183,8 @@ def test_observed_must_be_observed_experiment_data():
     ("probit_delta_max", 1.5, "probit_delta_max"),
     ("sigma_quantile", 0.0, "sigma_quantile"),
     ("mu_leaf_scale", float("nan"), "mu_leaf_scale"),
+    ("change_probability", 1.0, "change_probability"),
+    ("change_probability", -0.1, "change_probability"),
 ])
 def test_bad_config_values_name_the_field_and_the_fix(field, value, message):
     with pytest.raises(ContractViolation, match=rf"BCFConfig\.{message}.*Fix:"):
