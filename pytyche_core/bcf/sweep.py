@@ -166,8 +166,9 @@ def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, su
             data: SweepData, sigma2: jax.Array, prior: ForestPrior, prior_only: bool):
     """Accept or reject the move and draw the new tree's leaves; all arrays are per slot, no data.
 
-    ``sums`` and ``count`` are [2H, C, 2]: per slot of the finer tree (the current tree for a
-    change), column, and the side the proposed change sends a visitor to. Returns the new leaf
+    ``sums`` and ``count`` are [2H, C, sides]: per slot of the finer tree (the current tree for
+    a change), column, and the side the proposed change sends a visitor to (one side when the
+    forest has no change proposals: then ``_grow_or_prune`` decides). Returns the new leaf
     values [2H, C], the change of fitted value per (slot, column, side) flattened, whether the new
     tree is the coarser of a grow / prune pair, and whether the move was accepted."""
     n_slots = leaf.shape[0]
