@@ -85,10 +85,11 @@ def propose(bits: jax.Array, var: jax.Array, cut: jax.Array, n_bins: jax.Array, 
     # One uniform picks the kind: [0, p_change) a change, then grow and prune halves of the rest
     # (with p_change = 0 the grow / prune coin is the word's top bit, as before changes existed).
     u = (bits[0] >> 9).astype(jnp.float32) * jnp.float32(2.0**-23)
-    change = (u < p_change) & (w > 0)
+    wants_change = u < p_change
+    change = wants_change & (w > 0)
     coin = u < p_change + 0.5 * (1.0 - p_change)
-    possible = ((b > 0) | (w > 0)) & ~((u < p_change) & (w == 0))
-    grow = jnp.where(p_grow == 0.5, coin, p_grow == 1.0) & possible & ~(u < p_change)
+    possible = ((b > 0) | (w > 0)) & ~(wants_change & (w == 0))
+    grow = jnp.where(p_grow == 0.5, coin, p_grow == 1.0) & possible & ~wants_change
 
     # Prune and change: a node whose children are both leaves.
     p_node = _pick(bits[4], nogs)
