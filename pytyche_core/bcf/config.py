@@ -19,6 +19,10 @@ class BCFConfig:
 
     - ``mu_trees``, ``mu_alpha``, ``mu_beta``: prognostic forest and its depth prior.
     - ``tau_trees``, ``tau_alpha``, ``tau_beta``: treatment-effect forest and its depth prior.
+    - ``tau_alpha_concentration``: None (the default) fixes the treatment forest's ``tau_alpha``;
+      a positive number samples it each iteration from a discrete Beta-shaped prior over a grid,
+      with mean ``tau_alpha`` and this concentration (a + b), so the forest's own splits decide
+      how deep the effect surface goes (``bcf.depth_prior``; docs/concepts/sampler-math.md §3d).
     - ``max_depth``: the deepest a leaf may sit (the root is depth 0).
     - ``change_probability``: the share of tree proposals that change the split rule of a node
       whose children are both leaves (the rest grow or prune). Changes let a tree swap a split for a
@@ -58,6 +62,7 @@ class BCFConfig:
     tau_trees: int = 50
     tau_alpha: float = 0.25
     tau_beta: float = 3.0
+    tau_alpha_concentration: float | None = None
     max_depth: int = 6
     change_probability: float = 0.0
     max_bins: int = 255
@@ -111,6 +116,12 @@ class BCFConfig:
         if shape <= 1.0:
             raise fail(owner, "leaf_scale_shape", f"{shape} <= 1", "pass a shape > 1 (the prior mean must exist)")
         set_field(self, "leaf_scale_shape", shape)
+        if self.tau_alpha_concentration is not None:
+            concentration = finite_float(owner, "tau_alpha_concentration", self.tau_alpha_concentration)
+            if concentration <= 0:
+                raise fail(owner, "tau_alpha_concentration", f"{concentration} <= 0",
+                           "pass a positive concentration, or None to fix tau_alpha")
+            set_field(self, "tau_alpha_concentration", concentration)
         change = finite_float(owner, "change_probability", self.change_probability)
         if not 0.0 <= change < 1.0:
             raise fail(owner, "change_probability", f"{change} outside [0, 1)", "pass a share in [0, 1)")

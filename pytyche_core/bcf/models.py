@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .depth_prior import draw_alpha
 from .families import OutcomeFamily
 from .forest import Forest
 from .grow_from_root import grow_from_root_sweep
@@ -55,6 +56,7 @@ class ChannelState(NamedTuple):
     mu_leaf_var: jax.Array  # float32 [1]: the mu leaf variance in use (fixed, or sampled)
     tau_leaf_var: jax.Array  # float32 [K]: the same per arm column (control 0)
     tau0: jax.Array         # float32 [K]: the treatment intercept (all 0 unless the spec samples it)
+    tau_alpha: jax.Array    # float32 []: the treatment forest's depth-prior alpha (fixed, or sampled)
 
 
 class Acceptance(NamedTuple):
@@ -73,6 +75,7 @@ class ChannelSpec(NamedTuple):
     prior_only: bool = False
     leaf_scale_shape: float | None = None  # None: leaf variances fixed; else the IG shape of their prior
     treatment_intercept: bool = False  # sample tau0 (intercept.py); False: it stays 0
+    tau_alpha_prior: tuple[float, ...] | None = None  # None: tau's alpha fixed; else log weights on the grid
 
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
@@ -107,12 +110,14 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
          sample_scales: jax.Array | bool = True) -> tuple[ChannelState, Acceptance]:
     """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> [treatment intercept] ->
-    every tau tree -> [tau leaf variances] -> [sigma2]. Returns acceptance rates.
+    every tau tree -> [tau's alpha] -> [tau leaf variances] -> [sigma2]. Returns acceptance rates.
 
-    Leaf variances are drawn only when ``spec.leaf_scale_shape`` is set and ``sample_scales``
-    holds (the run holds them fixed through the first half of burn-in: see ``run.run_channel``)."""
+    Leaf variances (and the treatment forest's alpha) are drawn only when ``spec.leaf_scale_shape``
+    (``spec.tau_alpha_prior``) is set and ``sample_scales`` holds (the run holds them fixed through
+    the first half of burn-in: see ``run.run_channel``)."""
     k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
     k_tau0 = jax.random.fold_in(key, 6)  # apart from the split, so fits without the intercept keep their draws
+    k_alpha = jax.random.fold_in(key, 7)  # likewise for fits with a fixed depth prior
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
@@ -131,13 +136,18 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     tau, tau_nodes, residual, tau_acc = sweep(
         k_tau, state.tau, state.tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
-        state.sigma2, spec.tau, prior_only=spec.prior_only)
+        state.sigma2, spec.tau, prior_only=spec.prior_only,
+        alpha=None if spec.tau_alpha_prior is None else state.tau_alpha)  # None: the compiled default
+    tau_alpha = state.tau_alpha
+    if spec.tau_alpha_prior is not None:
+        tau_alpha = jnp.where(sample_scales, draw_alpha(k_alpha, tau, data.tau_bins, spec.tau.beta, spec.tau.depth,
+                                                        spec.tau_alpha_prior), tau_alpha)
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
     sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
-                       tau0)
+                       tau0, tau_alpha)
     return new, Acceptance(mu=mu_acc.mean(), tau=tau_acc.mean())
 
 

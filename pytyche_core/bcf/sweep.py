@@ -267,18 +267,21 @@ class SweepResult(NamedTuple):
 
 
 def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
-          sigma2: jax.Array, prior: ForestPrior, *, prior_only: bool = False) -> SweepResult:
+          sigma2: jax.Array, prior: ForestPrior, *, prior_only: bool = False,
+          alpha: jax.Array | float | None = None) -> SweepResult:
     """Update every tree of ``forest`` once.
 
     ``nodes`` [m, n] holds each visitor's leaf per tree; ``residual`` [n] is
-    the target minus the offset and every forest's fit.
+    the target minus the offset and every forest's fit. ``alpha`` overrides
+    ``prior.alpha`` with a traced value (a sampled depth prior: ``bcf.depth_prior``).
     """
     m, n_slots, n_cols = forest.leaf.shape
     # Every random number of the sweep in one draw (each call site costs compile time on CPU):
     # per tree 5 words for the proposal, 1 for the accept step, one per leaf value.
     words = jax.random.bits(key, (m, 6 + n_slots * n_cols), jnp.uint32)
     moves = propose_forest(words[:, :5], forest.var, forest.cut, data.n_bins, depth=prior.depth,
-                           alpha=prior.alpha, beta=prior.beta, p_change=prior.p_change)
+                           alpha=prior.alpha if alpha is None else alpha, beta=prior.beta,
+                           p_change=prior.p_change)
     log_u = jnp.log(_unit(words[:, 5]))
     normals = _std_normal(words[:, 6:]).reshape(forest.leaf.shape)
     dtype = nodes.dtype
