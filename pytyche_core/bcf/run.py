@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +62,20 @@ class ChannelInputs:
     family: OutcomeFamily
 
 
+class PriorDraws(NamedTuple):
+    """The sampled prior settings of every kept draw, on the model scale (host arrays, chains first).
+
+    ``mu_leaf_var`` [chains, draws] and ``tau_leaf_var`` [chains, draws, K-1] are the forests' leaf
+    variances (constant when ``sample_leaf_scales`` is off), ``tau_alpha`` [chains, draws] the
+    treatment forest's depth-prior alpha (constant unless ``tau_alpha_concentration`` is set).
+    They show how much heterogeneity the posterior allows, and mix more slowly than the effects:
+    ``posterior.inference_data`` puts them beside the effects for R-hat and ESS."""
+
+    mu_leaf_var: np.ndarray
+    tau_leaf_var: np.ndarray
+    tau_alpha: np.ndarray
+
+
 @dataclasses.dataclass(frozen=True)
 class ChannelDraws:
     """Posterior draws of one channel on the original scale, chains first.
@@ -79,6 +94,7 @@ class ChannelDraws:
     offset: float           # model-scale intercept (probit: Phi^-1 of the observed rate)
     acceptance: Acceptance  # mu, tau: [blocks] mean acceptance of each forest's moves per block
     seconds: float
+    priors: PriorDraws      # the sampled leaf variances and depth-prior alpha per kept draw
 
 
 def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) -> ChannelSpec:
@@ -171,7 +187,8 @@ def _chain_block(state: ChannelState, keys: jax.Array, data: ChannelData, keep: 
     def one_draw(state, draw_keys):
         state, acceptance = jax.lax.scan(lambda s, k: step(k, s, data, spec, sample_scales), state, draw_keys)
         mu, tau = jax.lax.cond(keep, fits, _no_fits, state)
-        kept = (mu, tau, state.sigma2, state.mu, state.tau, state.tau0)
+        priors = (state.mu_leaf_var[0], state.tau_leaf_var[1:], state.tau_alpha)  # control column dropped
+        kept = (mu, tau, state.sigma2, priors, state.mu, state.tau, state.tau0)
         return state, (kept, jax.tree.map(lambda a: a.mean(axis=0), acceptance))  # over thin
 
     state, (kept, acceptance) = jax.lax.scan(one_draw, state, keys)
@@ -228,6 +245,8 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     mu = np.empty((config.chains, draw_blocks * config.chunk, n), np.float32)
     tau = np.empty((config.chains, draw_blocks * config.chunk, n, inputs.n_arms - 1), np.float32)
     sigma2 = np.empty((config.chains, draw_blocks * config.chunk), np.float32)
+    priors = PriorDraws(*(np.empty((config.chains, draw_blocks * config.chunk, *extra), np.float32)
+                          for extra in ((), (inputs.n_arms - 1,), ())))
     forests = StoredForests.allocate(config, inputs.n_arms, draw_blocks * config.chunk)
     acceptance = []
     bar = None
@@ -246,7 +265,9 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
             lo = (b - burn_blocks) * config.chunk
             mu[:, lo:lo + config.chunk], tau[:, lo:lo + config.chunk], sigma2[:, lo:lo + config.chunk] = (
                 np.asarray(x) for x in kept[:3])  # [chains, chunk, ...]
-            forests.store(slice(lo, lo + config.chunk), *kept[3:])
+            for stored, values in zip(priors, kept[3], strict=True):
+                stored[:, lo:lo + config.chunk] = np.asarray(values)
+            forests.store(slice(lo, lo + config.chunk), *kept[4:])
         if bar is not None:
             bar.update(per_block)
     if bar is not None:
@@ -259,4 +280,5 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
     return ChannelDraws(mu=mu.astype(np.float32), tau=tau.astype(np.float32), sigma2=sigma2.astype(np.float32),
                         forests=forests.first(config.draws), centre=centre, scale=scale, offset=offset,
                         acceptance=Acceptance(*np.array(acceptance, np.float32).reshape(-1, 2).T),
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started,
+                        priors=PriorDraws(*(values[:, keep] for values in priors)))

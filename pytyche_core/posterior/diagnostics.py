@@ -60,7 +60,16 @@ def inference_data(result: BCFResult, n_visitors: int = 50, seed: int = 0) -> az
       training visitors of ``result.cate_samples`` (metric units);
     - ``visitor_effect`` ``[chain, draw, visitor, treatment]`` for
       ``min(n_visitors, n)`` visitors drawn with ``seed`` (coords: visitor
-      ids, plus ``row``, their positions in the concatenated visitors).
+      ids, plus ``row``, their positions in the concatenated visitors);
+    - the prior settings the sampler draws, per channel, on its model scale
+      (docs/concepts/sampler-math.md §3b, §3d): ``mu_leaf_sd_<channel>``
+      ``[chain, draw]`` and ``tau_leaf_sd_<channel>`` ``[chain, draw,
+      treatment]`` when ``sample_leaf_scales`` is on, ``tau_alpha_<channel>``
+      ``[chain, draw]`` when ``tau_alpha_concentration`` is set. The
+      treatment forest's leaf sd is how much heterogeneity the posterior
+      allows; these move more slowly than the effects, so their R-hat and
+      ESS are the first to read. Under independent pooling each carries a
+      trailing ``treatment`` dim (one fit per treatment).
     """
     az = _arviz()
     chains, draws = result.config.chains, result.config.draws
@@ -76,6 +85,10 @@ def inference_data(result: BCFResult, n_visitors: int = 50, seed: int = 0) -> az
         else:
             posterior[f"sigma2_{channel}"] = sigma2
             dims[f"sigma2_{channel}"] = ["treatment"]
+    for name, values in _prior_draws(result).items():
+        posterior[name] = values
+        if values.ndim == 3:
+            dims[name] = ["treatment"]
     effects = result.cate_samples  # (n, S, K-1), S chain-major
     average = effects.mean(axis=0, dtype=np.float64)
     posterior["average_effect"] = average.reshape(chains, draws, len(treatments))
@@ -97,6 +110,27 @@ def inference_data(result: BCFResult, n_visitors: int = 50, seed: int = 0) -> az
     return idata
 
 
+def _prior_draws(result: BCFResult) -> dict[str, np.ndarray]:
+    """The sampled prior settings per channel, float64 [chain, draw(, treatment)]; fixed ones left out."""
+    config = result.config
+    wanted = []
+    if config.sample_leaf_scales:
+        wanted += [("mu_leaf_sd", "mu_leaf_var", True), ("tau_leaf_sd", "tau_leaf_var", True)]
+    if config.tau_alpha_concentration is not None:
+        wanted.append(("tau_alpha", "tau_alpha", False))
+    out: dict[str, np.ndarray] = {}
+    for channel, fits in result.channel_fits.items():
+        for label, field, is_variance in wanted:
+            per_fit = [np.asarray(getattr(f.priors, field), dtype=np.float64) for f in fits.fits]
+            values = np.sqrt(np.stack(per_fit)) if is_variance else np.stack(per_fit)  # [fits, chain, draw(, 1)]
+            if fits.joint:
+                values = values[0]  # tau: [chain, draw, K-1] already; mu, alpha: [chain, draw]
+            else:  # one fit per treatment, each with one treatment column: treatment last
+                values = np.moveaxis(values.reshape(values.shape[:3]), 0, -1)
+            out[f"{label}_{channel}"] = values
+    return out
+
+
 def acceptance_table(result: BCFResult) -> pd.DataFrame:
     """Mean Metropolis-Hastings acceptance of tree moves per channel, fit and forest, after burn-in.
 
@@ -115,6 +149,17 @@ def acceptance_table(result: BCFResult) -> pd.DataFrame:
                              "treatment": "" if fits.joint else result.treatment_names[j],
                              "acceptance": float(kept.mean())})
     return pd.DataFrame(rows)
+
+
+#: Per-channel variables of ``inference_data``: name prefix -> the forest it belongs to ("" for none).
+_CHANNEL_PREFIXES = {"sigma2_": "", "mu_leaf_sd_": "mu", "tau_leaf_sd_": "tau", "tau_alpha_": "tau"}
+
+
+def _channel_and_forest(name: str) -> tuple[str, str]:
+    for prefix, forest in _CHANNEL_PREFIXES.items():
+        if name.startswith(prefix):
+            return name.removeprefix(prefix), forest
+    return "", ""
 
 
 def _label(name: str, index: dict[str, str]) -> str:
@@ -146,12 +191,12 @@ def summarize(idata: az.InferenceData, acceptance: pd.DataFrame | None = None) -
     rows, labels = [], []
     for name in posterior.data_vars:
         extra = [d for d in posterior[name].dims if d not in ("chain", "draw")]
-        channel = name.removeprefix("sigma2_") if name.startswith("sigma2_") else ""
+        channel, forest = _channel_and_forest(name)
         shape = [posterior.sizes[d] for d in extra]
         for position in np.ndindex(*shape):
             where = dict(zip(extra, position, strict=True))
             index = {d: str(posterior[d].values[i]) for d, i in where.items()}
-            row = {"variable": name, "channel": channel, "forest": "", "treatment": index.get("treatment", ""),
+            row = {"variable": name, "channel": channel, "forest": forest, "treatment": index.get("treatment", ""),
                    "visitor": index.get("visitor", "")}
             for stat, values in stats.items():
                 row[stat] = float(values[name].isel(where).values)

@@ -13,7 +13,9 @@ A result file is a compressed ``.npz`` (a zip of ``.npy`` arrays) read with
   categoricals and index survive);
 - ``design.*``: ``tau_allowed`` [p], ``arm`` [n], numeric bin edges;
 - ``<channel>.<fit>.*``: the stored forests (``StoredForests.arrays()``),
-  ``sigma2`` [chains, draws] and ``acceptance`` [blocks, 2];
+  ``sigma2`` [chains, draws], ``acceptance`` [blocks, 2] and the sampled prior settings
+  ``mu_leaf_var`` [chains, draws], ``tau_leaf_var`` [chains, draws, arm columns - 1] and
+  ``tau_alpha`` [chains, draws];
 - ``checksum``: SHA-256 over every other entry's name, dtype, shape and
   bytes, so a file edited after saving is refused rather than half-trusted.
 
@@ -44,7 +46,7 @@ from ..bcf.config import BCFConfig
 from ..bcf.design import ModelDesign, covariate_frame
 from ..bcf.families import family_named
 from ..bcf.models import Acceptance
-from ..bcf.run import ChannelDraws
+from ..bcf.run import ChannelDraws, PriorDraws
 from ..bcf.stored import StoredForests, predict_forests
 from ..contracts import ContractViolation, ObservedExperimentData, VariantData
 from .channels import ChannelFits
@@ -54,8 +56,9 @@ if TYPE_CHECKING:  # results import this module; this one reads results' attribu
     from .results import BCFResult
 
 FORMAT = "pytyche-bcf-result"
-#: Bump on any change a reader of the previous version would misread (2: the checksum entry).
-FORMAT_VERSION = 2
+#: Bump on any change a reader of the previous version would misread (2: the checksum entry;
+#: 3: the sampled prior settings per draw).
+FORMAT_VERSION = 3
 
 _CHANNELS = {"hurdle": ("conversion", "order_value"), "binary": ("conversion",), "continuous": ("outcome",)}
 _FOREST_FIELDS = ("mu_var", "mu_cut", "mu_leaf", "tau_var", "tau_cut", "tau_leaf")
@@ -135,6 +138,8 @@ def _pack(result: BCFResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             arrays[f"{name}.{j}.sigma2"] = np.asarray(fit.sigma2, dtype=np.float32)
             arrays[f"{name}.{j}.acceptance"] = np.stack([fit.acceptance.mu, fit.acceptance.tau], axis=1
                                                         ).astype(np.float32)  # [blocks, 2]: mu, tau
+            for field, values in fit.priors._asdict().items():
+                arrays[f"{name}.{j}.{field}"] = np.asarray(values, dtype=np.float32)
             entries.append({"centre": float(fit.centre), "scale": float(fit.scale), "offset": float(fit.offset),
                             "seconds": float(fit.seconds), "depth": int(fit.forests.depth)})
         channels.append({"name": name, "family": fits.family.name, "fits": entries})
@@ -276,13 +281,19 @@ def _channel(path: Path, entry: dict[str, Any], archive, bins: np.ndarray, confi
         sigma2 = np.asarray(archive[prefix + "sigma2"], dtype=np.float32)
         if sigma2.shape != shape:
             raise _damaged(path, f"channel {name!r} fit {j}: sigma2 has shape {sigma2.shape}, expected {shape}")
+        priors = PriorDraws(*(np.asarray(archive[prefix + field], dtype=np.float32)
+                              for field in PriorDraws._fields))
+        for field, values, extra in zip(PriorDraws._fields, priors, ((), (width - 1,), ()), strict=True):
+            if values.shape != (*shape, *extra):
+                raise _damaged(path, f"channel {name!r} fit {j}: {field} has shape {values.shape}, "
+                                     f"expected {(*shape, *extra)}")
         centre, scale, offset = float(scaling["centre"]), float(scaling["scale"]), float(scaling["offset"])
         mu, tau = predict_forests(forests, bins)  # model scale, no offset
         fits.append(ChannelDraws(
             mu=(centre + scale * (offset + mu)).astype(np.float32), tau=(scale * tau).astype(np.float32),
             sigma2=sigma2, forests=forests, centre=centre, scale=scale, offset=offset,
             acceptance=Acceptance(*np.asarray(archive[prefix + "acceptance"], dtype=np.float32).T),
-            seconds=float(scaling["seconds"])))
+            seconds=float(scaling["seconds"]), priors=priors))
     try:
         family = family_named(entry["family"])
     except KeyError as err:

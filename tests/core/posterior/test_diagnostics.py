@@ -33,8 +33,13 @@ def test_posterior_variables_dims_and_coords(result, idata):
     assert isinstance(bundle.inference_data, az.InferenceData)
     post = idata.posterior
     chains, draws = SMALL_CONFIG.chains, SMALL_CONFIG.draws
-    # The probit conversion channel has sigma^2 fixed at 1, so only order value reports one.
-    assert set(post.data_vars) == {"sigma2_order_value", "average_effect", "visitor_effect"}
+    # The probit conversion channel has sigma^2 fixed at 1, so only order value reports one; both
+    # channels sample their leaf variances (the default), neither the depth prior's alpha.
+    assert set(post.data_vars) == {"sigma2_order_value", "average_effect", "visitor_effect",
+                                   *(f"{forest}_leaf_sd_{channel}" for forest in ("mu", "tau")
+                                     for channel in ("conversion", "order_value"))}
+    assert post["mu_leaf_sd_conversion"].dims == ("chain", "draw")
+    assert post["tau_leaf_sd_order_value"].dims == ("chain", "draw", "treatment")
     assert post["sigma2_order_value"].dims == ("chain", "draw")
     assert post["average_effect"].dims == ("chain", "draw", "treatment")
     assert post["visitor_effect"].dims == ("chain", "draw", "visitor", "treatment")
@@ -56,6 +61,9 @@ def test_values_are_the_results_draws_reshaped_by_chain(result, idata):
     # Draw s of chain c is column c * draws + s of cate_samples.
     np.testing.assert_array_equal(post["visitor_effect"].values[1, 5], effects[rows, draws + 5])
     np.testing.assert_array_equal(post["sigma2_order_value"].values, result.order_value.fits[0].sigma2)
+    priors = result.channel_fits["conversion"].fits[0].priors
+    np.testing.assert_allclose(post["tau_leaf_sd_conversion"].values, np.sqrt(priors.tau_leaf_var), rtol=1e-6)
+    np.testing.assert_allclose(post["mu_leaf_sd_conversion"].values, np.sqrt(priors.mu_leaf_var), rtol=1e-6)
 
 
 def test_visitor_sample_is_reproducible_and_seeded():
@@ -69,7 +77,9 @@ def test_visitor_sample_is_reproducible_and_seeded():
 def test_summary_has_finite_rhat_and_ess_and_acceptance(result):
     table = result.diagnostics_summary(n_visitors=12, seed=3)
     stats = table[table["variable"] != "acceptance"]
-    assert len(stats) == 1 + 2 + 12 * 2
+    assert len(stats) == 1 + 2 + 12 * 2 + 2 * (1 + 2)  # sigma2, average effects, visitors, leaf sds
+    leaf = table.loc["tau_leaf_sd_order_value[treatment_2]"]
+    assert (leaf["channel"], leaf["forest"], leaf["treatment"]) == ("order_value", "tau", "treatment_2")
     for column in ("r_hat", "ess_bulk", "ess_tail"):
         assert np.all(np.isfinite(stats[column])), column
     assert (stats["ess_bulk"] > 0).all()
@@ -108,3 +118,15 @@ def test_one_chain_is_a_clear_error(idata):
     one = az.InferenceData(posterior=idata.posterior.isel(chain=[0]))
     with pytest.raises(ValueError, match=r"BCFConfig\(chains=2"):
         summarize(one)
+
+
+def test_independent_pooling_reports_each_treatments_leaf_sd(continuous_k3_independent):
+    result = continuous_k3_independent.result
+    post = result.diagnostics(n_visitors=4).inference_data.posterior
+    fits = result.channel_fits["outcome"].fits
+    for forest in ("mu", "tau"):
+        values = post[f"{forest}_leaf_sd_outcome"]
+        assert values.dims == ("chain", "draw", "treatment")
+        for j, fit in enumerate(fits):  # treatment j's values are its own fit's draws
+            expected = getattr(fit.priors, f"{forest}_leaf_var").reshape(values.shape[:2])
+            np.testing.assert_allclose(values.values[..., j], np.sqrt(expected), rtol=1e-6)

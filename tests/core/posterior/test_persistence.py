@@ -62,6 +62,8 @@ def test_round_trip_keeps_config_info_design_and_forests(hurdle, loaded):
                 np.testing.assert_array_equal(b.forests.arrays()[field], values, err_msg=field)
             np.testing.assert_array_equal(b.sigma2, a.sigma2)
             np.testing.assert_array_equal(b.acceptance, a.acceptance)
+            for field in a.priors._fields:
+                np.testing.assert_array_equal(getattr(b.priors, field), getattr(a.priors, field), err_msg=field)
             assert (b.centre, b.scale, b.offset) == (a.centre, a.scale, a.offset)
             # Recomputed from the forests, the training draws match the sampler's running sums.
             _close(b.mu, a.mu)
