@@ -85,7 +85,8 @@ def fit(observed: ObservedExperimentData, *, pooling: str = "joint", config: BCF
 
     - ``pooling``: ``"joint"`` (one treatment forest whose leaves carry one
       value per treatment, so arms share topology) or ``"independent"`` (a
-      control-vs-arm fit per treatment).
+      control-vs-arm fit per treatment). With one treatment (K = 2) the two
+      are the same model and differ only in their random streams.
     - ``config``: sampler settings (``BCFConfig()`` by default).
     - ``seed``: the run is deterministic on CPU for a given seed.
     - ``model``: ``None`` follows the metric (hurdle / binary); ``"continuous"``
