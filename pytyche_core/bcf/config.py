@@ -38,6 +38,10 @@ class BCFConfig:
       shape whose mean is the default above, so a forest without signal shrinks its own leaves
       and one with signal keeps them wide (docs/concepts/sampler-math.md §3b). False fixes them
       at the prior mean.
+    - ``rescale_leaves``: when True (needs ``sample_leaf_scales``), each sampled leaf variance is
+      followed by a Metropolis move that scales the forest's leaves and that variance together,
+      which the one-at-a-time draws cannot do quickly where the data say little about the leaves
+      (``bcf.rescale``; docs/concepts/sampler-math.md §3e). Off by default while it is measured.
     - ``treatment_intercept``, ``treatment_intercept_var``: when True, each channel samples one
       intercept per treatment arm beside the treatment forest, with its own prior N(0, var) on the
       model scale (probit: latent utility units; Gaussian: the standardised target), so the
@@ -75,6 +79,7 @@ class BCFConfig:
     tau_leaf_scale: float = 1.0
     warm_start: int = 0
     sample_leaf_scales: bool = True
+    rescale_leaves: bool = False
     leaf_scale_shape: float = 1.5
     treatment_intercept: bool = False
     treatment_intercept_var: float = 1.0
@@ -109,9 +114,12 @@ class BCFConfig:
             if value < 0:
                 raise fail(owner, name, f"{value} < 0", "pass a non-negative value")
             set_field(self, name, value)
-        for name in ("sample_leaf_scales", "pad_to_buckets", "treatment_intercept"):
+        for name in ("sample_leaf_scales", "pad_to_buckets", "treatment_intercept", "rescale_leaves"):
             if not isinstance(getattr(self, name), bool):
                 raise fail(owner, name, repr(getattr(self, name)), "pass True or False")
+        if self.rescale_leaves and not self.sample_leaf_scales:
+            raise fail(owner, "rescale_leaves", "True with sample_leaf_scales=False",
+                       "turn sample_leaf_scales on (the move rescales a sampled leaf variance) or rescale_leaves off")
         shape = finite_float(owner, "leaf_scale_shape", self.leaf_scale_shape)
         if shape <= 1.0:
             raise fail(owner, "leaf_scale_shape", f"{shape} <= 1", "pass a shape > 1 (the prior mean must exist)")

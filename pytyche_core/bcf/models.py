@@ -22,6 +22,7 @@ from .forest import Forest
 from .grow_from_root import grow_from_root_sweep
 from .intercept import draw_intercept
 from .leaves import draw_leaf_variance
+from .rescale import STEP, rescale_forest
 from .sweep import ForestPrior, SweepData, sweep, take
 
 
@@ -57,6 +58,8 @@ class ChannelState(NamedTuple):
     tau_leaf_var: jax.Array  # float32 [K]: the same per arm column (control 0)
     tau0: jax.Array         # float32 [K]: the treatment intercept (all 0 unless the spec samples it)
     tau_alpha: jax.Array    # float32 []: the treatment forest's depth-prior alpha (fixed, or sampled)
+    tau_fit: jax.Array      # float32 [n]: the tau trees' sum in the visitor's own arm column (no tau0); kept
+                            # up to date only when the spec rescales leaves, exact after ``refresh_residual``
 
 
 class Acceptance(NamedTuple):
@@ -76,6 +79,7 @@ class ChannelSpec(NamedTuple):
     leaf_scale_shape: float | None = None  # None: leaf variances fixed; else the IG shape of their prior
     treatment_intercept: bool = False  # sample tau0 (intercept.py); False: it stays 0
     tau_alpha_prior: tuple[float, ...] | None = None  # None: tau's alpha fixed; else log weights on the grid
+    rescale_leaves: bool = False  # rescale.py's move after each sampled leaf variance (needs leaf_scale_shape)
 
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
@@ -103,14 +107,16 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
     """Recompute the residual and mu's fit exactly from the trees (undoes float32 drift of the
     running updates)."""
     mu, tau = forest_fit(state.mu, state.mu_nodes)[:, 0], forest_fit(state.tau, state.tau_nodes)
-    own_tau = jnp.take_along_axis(tau, data.arm[:, None], axis=1)[:, 0] + state.tau0[data.arm]
-    return state._replace(residual=state.latent - data.offset - mu - own_tau, mu_fit=mu)
+    own_tau = jnp.take_along_axis(tau, data.arm[:, None], axis=1)[:, 0]
+    return state._replace(residual=state.latent - data.offset - mu - (own_tau + state.tau0[data.arm]), mu_fit=mu,
+                          tau_fit=own_tau)
 
 
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
          sample_scales: jax.Array | bool = True) -> tuple[ChannelState, Acceptance]:
     """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> [treatment intercept] ->
     every tau tree -> [tau's alpha] -> [tau leaf variances] -> [sigma2]. Returns acceptance rates.
+    With ``spec.rescale_leaves`` each sampled leaf variance is followed by ``rescale.py``'s move.
 
     Leaf variances (and the treatment forest's alpha) are drawn only when ``spec.leaf_scale_shape``
     (``spec.tau_alpha_prior``) is set and ``sample_scales`` holds (the run holds them fixed through
@@ -118,6 +124,7 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     k_latent, k_mu, k_tau, k_sigma, k_mu_var, k_tau_var = jax.random.split(key, 6)
     k_tau0 = jax.random.fold_in(key, 6)  # apart from the split, so fits without the intercept keep their draws
     k_alpha = jax.random.fold_in(key, 7)  # likewise for fits with a fixed depth prior
+    k_mu_scale, k_tau_scale = jax.random.fold_in(key, 8), jax.random.fold_in(key, 9)  # and without rescaling
     latent, residual = spec.family.before_sweeps(k_latent, state.latent, state.residual, data.target)
     zeros = jnp.zeros_like(data.arm)
     before_mu = residual
@@ -132,7 +139,12 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     # Only mu changed during its sweep, so its fit moved by exactly what the residual lost: one
     # pass instead of walking every tree when a draw is kept.
     mu_fit = state.mu_fit + (before_mu - residual)
+    rescale = spec.rescale_leaves and spec.leaf_scale_shape is not None
+    if rescale:
+        mu, mu_leaf_var, mu_fit, residual = _rescale(k_mu_scale, mu, mu_leaf_var, mu_fit, residual, zeros, data,
+                                                     state.sigma2, data.mu_prior_var, spec, sample_scales)
     tau0, residual = _intercept(k_tau0, state.tau0, residual, data, state.sigma2, spec)
+    before_tau = residual
     tau, tau_nodes, residual, tau_acc = sweep(
         k_tau, state.tau, state.tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
@@ -145,10 +157,23 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
+    tau_fit = state.tau_fit
+    if rescale:
+        tau_fit = tau_fit + (before_tau - residual)
+        tau, tau_leaf_var, tau_fit, residual = _rescale(k_tau_scale, tau, tau_leaf_var, tau_fit, residual, data.arm,
+                                                        data, state.sigma2, data.tau_prior_var, spec, sample_scales)
     sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
     new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
-                       tau0, tau_alpha)
+                       tau0, tau_alpha, tau_fit)
     return new, Acceptance(mu=mu_acc.mean(), tau=tau_acc.mean())
+
+
+def _rescale(key, forest, leaf_var, fit, residual, column, data, sigma2, prior_mean, spec, sample_scales):
+    """``rescale.rescale_forest`` while leaf variances are sampled; a step of 0 (no change) before."""
+    forest, leaf_var, fit, residual, _ = rescale_forest(
+        key, forest, leaf_var, fit, residual, column, data.weight, sigma2, prior_mean, spec.leaf_scale_shape,
+        prior_only=spec.prior_only, step=jnp.where(sample_scales, STEP, 0.0))
+    return forest, leaf_var, fit, residual
 
 
 def _intercept(key: jax.Array, tau0: jax.Array, residual: jax.Array, data: ChannelData, sigma2: jax.Array,

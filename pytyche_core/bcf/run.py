@@ -107,7 +107,8 @@ def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) ->
         leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
         treatment_intercept=config.treatment_intercept,
         tau_alpha_prior=None if config.tau_alpha_concentration is None
-        else alpha_log_prior(config.tau_alpha, config.tau_alpha_concentration))
+        else alpha_log_prior(config.tau_alpha, config.tau_alpha_concentration),
+        rescale_leaves=config.rescale_leaves)
 
 
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
@@ -150,7 +151,7 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
         latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32),
         mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var,
-        tau0=jnp.zeros(n_arms, jnp.float32), tau_alpha=jnp.float32(config.tau_alpha))
+        tau0=jnp.zeros(n_arms, jnp.float32), tau_alpha=jnp.float32(config.tau_alpha), tau_fit=jnp.zeros(n, jnp.float32))
 
 
 @functools.partial(jax.jit, static_argnames=("config", "n_arms", "family", "mesh"))

@@ -192,7 +192,8 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
                        nu=jnp.float32(3.0), lam=jnp.float32(0.5))
     spec = ChannelSpec(mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, 0.0),
                        tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), family=GAUSSIAN,
-                       leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None)
+                       leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
+                       rescale_leaves=config.rescale_leaves)
 
     def run(key):
         k0, k1 = jax.random.split(key)
@@ -205,6 +206,8 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
 
         state, before = jax.lax.scan(one, state, jax.random.split(k1, iterations))
         used = (before[0][-1], before[1][-1])  # the leaf variances the last step drew leaves with
+        if config.rescale_leaves:  # the move rescaled leaves and variances together after that draw
+            used = (state.mu_leaf_var[0], state.tau_leaf_var[1])
         # The value of the leaf that visitor 0 sits in, in the first tree of each forest.
         mu_leaf = state.mu.leaf[0, state.mu_nodes[0, 0], 0]
         tau_leaf = state.tau.leaf[0, state.tau_nodes[0, 0], 1]
@@ -213,10 +216,14 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
     return [np.asarray(a) for a in jax.jit(jax.vmap(run))(jax.random.split(jax.random.PRNGKey(4), chains))]
 
 
-@pytest.mark.parametrize(("sampled", "shape"), [(False, 3.0), (True, 3.0), (True, BCFConfig().leaf_scale_shape)],
-                         ids=["fixed-scales", "sampled-scales-shape-3", "sampled-scales-default-shape"])
-def test_prior_predictive_of_a_channel_step(sampled, shape):
-    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, leaf_scale_shape=shape)
+@pytest.mark.parametrize(("sampled", "shape", "rescale"),
+                         [(False, 3.0, False), (True, 3.0, False), (True, BCFConfig().leaf_scale_shape, False),
+                          (True, BCFConfig().leaf_scale_shape, True)],
+                         ids=["fixed-scales", "sampled-scales-shape-3", "sampled-scales-default-shape",
+                              "sampled-scales-rescaled"])
+def test_prior_predictive_of_a_channel_step(sampled, shape, rescale):
+    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, leaf_scale_shape=shape,
+                       rescale_leaves=rescale)
     sigma2, mu_var, tau_var, mu_leaf, tau_leaf, mu_used, tau_used = _prior_only_chains(config, 3000, 40)
     # Noise variance: its prior InvGamma(nu / 2, nu lam / 2).
     assert stats.kstest(sigma2, stats.invgamma(1.5, scale=0.75).cdf).pvalue > 0.001
