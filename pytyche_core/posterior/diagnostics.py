@@ -153,6 +153,8 @@ def acceptance_table(result: BCFResult) -> pd.DataFrame:
 
 #: Per-channel variables of ``inference_data``: name prefix -> the forest it belongs to ("" for none).
 _CHANNEL_PREFIXES = {"sigma2_": "", "mu_leaf_sd_": "mu", "tau_leaf_sd_": "tau", "tau_alpha_": "tau"}
+#: Name prefixes of the sampled prior settings among them (hyperparameters, not effects).
+PRIOR_SETTINGS = ("mu_leaf_sd_", "tau_leaf_sd_", "tau_alpha_")
 
 
 def _channel_and_forest(name: str) -> tuple[str, str]:
@@ -213,4 +215,4 @@ def summarize(idata: az.InferenceData, acceptance: pd.DataFrame | None = None) -
     return table
 
 
-__all__ = ["MIN_CHAINS", "MIN_DRAWS", "acceptance_table", "inference_data", "sample_visitors", "summarize"]
+__all__ = ["MIN_CHAINS", "MIN_DRAWS", "PRIOR_SETTINGS", "acceptance_table", "inference_data", "sample_visitors", "summarize"]

@@ -34,6 +34,13 @@ def test_checks_pass_on_a_sound_round(plan):
     assert checks.convergence(hurdle_fit()).severity == "warn"
 
 
+def test_convergence_reads_the_effects_not_the_prior_settings():
+    table = hurdle_fit().diagnostics_summary()
+    effects = table[~table["variable"].str.contains("leaf_sd")]
+    worst = effects["r_hat"].idxmax()
+    assert f"{effects['r_hat'].max():.3f} ({worst})" in checks.convergence(hurdle_fit()).detail
+
+
 def test_checks_fail_on_their_faults(plan):
     observed = hurdle_fit().observed
     assert not checks.row_counts(observed, observed.n_visitors + 1).passed
