@@ -54,7 +54,7 @@ def main() -> None:
           f"of {config.chains * config.draws} draws")
     for channel, fits in result.channel_fits.items():
         sd = np.sqrt(fits.fits[0].priors.tau_leaf_var)  # [chains, draws, K-1]
-        print(f"{channel}: treatment leaf sd per chain {np.round(sd.mean(axis=(1, 2)), 4).tolist()}; chain 0's "
+        print(f"{channel}: treatment leaf sd per chain {[round(float(x), 4) for x in sd.mean(axis=(1, 2))]}; chain 0's "
               f"first and last 10 draws {sd[0, :10].mean():.4f}, {sd[0, -10:].mean():.4f}")
 
 
