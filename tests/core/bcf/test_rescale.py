@@ -75,19 +75,12 @@ def _exact_marginals(y: np.ndarray):
     return v, np.cumsum(w), lambda s: (w * stats.norm(post_mean, np.sqrt(post_var)).cdf(s[:, None])).sum(axis=1)
 
 
-def test_move_keeps_the_exact_posterior_of_the_leaf_variance_and_the_fit():
+@pytest.mark.parametrize("rescale", [True, False], ids=["with-the-move", "without (the reference)"])
+def test_chains_end_at_the_exact_posterior_of_the_leaf_variance_and_the_fit(rescale):
+    # Without the move, leaf and variance draws alone are exact too: the reference the move is held to.
     y = _problem()
     v_grid, v_cdf, s_cdf = _exact_marginals(y)
-    v, s = _chains(y, rescale=True)
-    assert stats.kstest(v, lambda x: np.interp(x, v_grid, v_cdf)).pvalue > 0.001
-    assert stats.kstest(s, s_cdf).pvalue > 0.001
-
-
-def test_the_chain_without_the_move_reaches_the_same_posterior():
-    # The reference the move is held to: leaf and variance draws alone are exact too.
-    y = _problem()
-    v_grid, v_cdf, s_cdf = _exact_marginals(y)
-    v, s = _chains(y, rescale=False)
+    v, s = _chains(y, rescale=rescale)
     assert stats.kstest(v, lambda x: np.interp(x, v_grid, v_cdf)).pvalue > 0.001
     assert stats.kstest(s, s_cdf).pvalue > 0.001
 
