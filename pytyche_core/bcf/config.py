@@ -19,10 +19,11 @@ class BCFConfig:
 
     - ``mu_trees``, ``mu_alpha``, ``mu_beta``: prognostic forest and its depth prior.
     - ``tau_trees``, ``tau_alpha``, ``tau_beta``: treatment-effect forest and its depth prior.
-    - ``tau_alpha_concentration``: None (the default) fixes the treatment forest's ``tau_alpha``;
-      a positive number samples it each iteration from a discrete Beta-shaped prior over a grid,
-      with mean ``tau_alpha`` and this concentration (a + b), so the forest's own splits decide
-      how deep the effect surface goes (``bcf.depth_prior``; docs/concepts/sampler-math.md §3d).
+    - ``tau_alpha_concentration``: the treatment forest's ``tau_alpha`` is sampled each iteration
+      from a discrete Beta-shaped prior over a grid, with mean ``tau_alpha`` and this concentration
+      (a + b; default 4, a Beta(1, 3) shape around 0.25), so the forest's own splits decide how deep
+      the effect surface goes (``bcf.depth_prior``; docs/concepts/sampler-math.md §3d). None fixes
+      alpha at ``tau_alpha`` (the default before 2026-12-02; docs/benchmarks.md compares them).
     - ``max_depth``: the deepest a leaf may sit (the root is depth 0).
     - ``change_probability``: the share of tree proposals that change the split rule of a node
       whose children are both leaves (the rest grow or prune). Changes let a tree swap a split for a
@@ -66,7 +67,7 @@ class BCFConfig:
     tau_trees: int = 50
     tau_alpha: float = 0.25
     tau_beta: float = 3.0
-    tau_alpha_concentration: float | None = None
+    tau_alpha_concentration: float | None = 4.0
     max_depth: int = 6
     change_probability: float = 0.0
     max_bins: int = 255

@@ -31,7 +31,7 @@ def _inputs() -> ChannelInputs:
 
 @pytest.fixture(scope="module")
 def fixed():
-    config = BCFConfig(**TINY, sample_leaf_scales=False, tau_leaf_scale=2.0)
+    config = BCFConfig(**TINY, sample_leaf_scales=False, tau_leaf_scale=2.0, tau_alpha_concentration=None)
     return config, run_channel(_inputs(), config, jax.random.PRNGKey(1))
 
 

@@ -34,10 +34,11 @@ def test_posterior_variables_dims_and_coords(result, idata):
     post = idata.posterior
     chains, draws = SMALL_CONFIG.chains, SMALL_CONFIG.draws
     # The probit conversion channel has sigma^2 fixed at 1, so only order value reports one; both
-    # channels sample their leaf variances (the default), neither the depth prior's alpha.
+    # channels sample their leaf variances and the treatment forest's alpha (the defaults).
     assert set(post.data_vars) == {"sigma2_order_value", "average_effect", "visitor_effect",
-                                   *(f"{forest}_leaf_sd_{channel}" for forest in ("mu", "tau")
+                                   *(f"{name}_{channel}" for name in ("mu_leaf_sd", "tau_leaf_sd", "tau_alpha")
                                      for channel in ("conversion", "order_value"))}
+    assert post["tau_alpha_conversion"].dims == ("chain", "draw")
     assert post["mu_leaf_sd_conversion"].dims == ("chain", "draw")
     assert post["tau_leaf_sd_order_value"].dims == ("chain", "draw", "treatment")
     assert post["sigma2_order_value"].dims == ("chain", "draw")
@@ -77,7 +78,7 @@ def test_visitor_sample_is_reproducible_and_seeded():
 def test_summary_has_finite_rhat_and_ess_and_acceptance(result):
     table = result.diagnostics_summary(n_visitors=12, seed=3)
     stats = table[table["variable"] != "acceptance"]
-    assert len(stats) == 1 + 2 + 12 * 2 + 2 * (1 + 2)  # sigma2, average effects, visitors, leaf sds
+    assert len(stats) == 1 + 2 + 12 * 2 + 2 * (1 + 2 + 1)  # sigma2, average effects, visitors, leaf sds, alpha
     leaf = table.loc["tau_leaf_sd_order_value[treatment_2]"]
     assert (leaf["channel"], leaf["forest"], leaf["treatment"]) == ("order_value", "tau", "treatment_2")
     for column in ("r_hat", "ess_bulk", "ess_tail"):
