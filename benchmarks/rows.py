@@ -19,12 +19,15 @@ def print_means(rows: list[dict], *, by: list[str], drop: str) -> None:
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
 
 
-def parse_override(text: str) -> tuple[str, float | int | bool]:
-    """``NAME=VALUE`` of a ``--set`` flag: true/false as bools, integers as ints, other numbers as floats."""
+def parse_override(text: str) -> tuple[str, float | int | bool | None]:
+    """``NAME=VALUE`` of a ``--set`` flag: true/false as bools, none as None, integers as ints, other
+    numbers as floats."""
     name, _, value = text.partition("=")
     if not name or not value:
         raise SystemExit(f"--set {text!r}: expected NAME=VALUE, e.g. burn_in=400")
     if value.lower() in ("true", "false"):
         return name, value.lower() == "true"
+    if value.lower() == "none":  # e.g. tau_alpha_concentration=none fixes alpha
+        return name, None
     number = float(value)
     return name, int(number) if number.is_integer() and "." not in value else number
