@@ -58,8 +58,8 @@ def rescale_forest(key: jax.Array, forest: Forest, leaf_var: jax.Array, fit: jax
     u = jax.random.uniform(jax.random.fold_in(key, 1), (c_columns,), jnp.float32)
     accept = movable & (jnp.log(u) < log_ratio)
     factor = jnp.where(accept, factor, 1.0)
-    per_visitor = factor[column]
+    moved = accept[column]
     forest = forest._replace(leaf=forest.leaf * factor)  # [m, 2H, C] * [C]
-    residual = residual - (per_visitor - 1.0) * fit
     rate = accept.sum() / jnp.maximum(movable.sum(), 1)
-    return forest, leaf_var * factor**2, fit * per_visitor, residual, rate
+    return (forest, leaf_var * factor**2, jnp.where(moved, fit * per_visitor, fit),
+            jnp.where(moved, proposed, residual), rate)

@@ -154,7 +154,7 @@ def acceptance_table(result: BCFResult) -> pd.DataFrame:
 #: Per-channel variables of ``inference_data``: name prefix -> the forest it belongs to ("" for none).
 _CHANNEL_PREFIXES = {"sigma2_": "", "mu_leaf_sd_": "mu", "tau_leaf_sd_": "tau", "tau_alpha_": "tau"}
 #: Name prefixes of the sampled prior settings among them (hyperparameters, not effects).
-PRIOR_SETTINGS = ("mu_leaf_sd_", "tau_leaf_sd_", "tau_alpha_")
+PRIOR_SETTINGS = tuple(prefix for prefix in _CHANNEL_PREFIXES if prefix != "sigma2_")
 
 
 def _channel_and_forest(name: str) -> tuple[str, str]:
