@@ -80,6 +80,7 @@ class ChannelSpec(NamedTuple):
     treatment_intercept: bool = False  # sample tau0 (intercept.py); False: it stays 0
     tau_alpha_prior: tuple[float, ...] | None = None  # None: tau's alpha fixed; else log weights on the grid
     rescale_leaves: bool = False  # rescale.py's move after each sampled leaf variance (needs leaf_scale_shape)
+    tau_sweeps: int = 1  # passes over the treatment side per step (each pass leaves the posterior invariant)
 
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
@@ -143,29 +144,44 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
     if rescale:
         mu, mu_leaf_var, mu_fit, residual = _rescale(k_mu_scale, mu, mu_leaf_var, mu_fit, residual, zeros, data,
                                                      state.sigma2, data.mu_prior_var, spec, sample_scales)
-    tau0, residual = _intercept(k_tau0, state.tau0, residual, data, state.sigma2, spec)
+    tau_keys = (k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale)
+    tau_part = (state.tau0, state.tau, state.tau_nodes, state.tau_alpha, tau_leaf_var, state.tau_fit)
+    tau_acc = []
+    for repeat in range(spec.tau_sweeps):  # each pass is a valid update on its own: the posterior stays put
+        keys = tau_keys if repeat == 0 else tuple(jax.random.split(jax.random.fold_in(key, 10 + repeat), 5))
+        tau_part, residual, acc = _tau_pass(keys, tau_part, residual, data, state.sigma2, spec, sample_scales)
+        tau_acc.append(acc)
+    tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit = tau_part
+    sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
+    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
+                       tau0, tau_alpha, tau_fit)
+    return new, Acceptance(mu=mu_acc.mean(), tau=jnp.mean(jnp.stack([a.mean() for a in tau_acc])))
+
+
+def _tau_pass(keys, tau_part, residual, data: ChannelData, sigma2, spec: ChannelSpec, sample_scales):
+    """The treatment side of a step: [intercept] -> every tau tree -> [alpha] -> [leaf variances] ->
+    [rescale]. Returns the new (tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit), the residual and
+    the trees' acceptance."""
+    k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale = keys
+    tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit = tau_part
+    tau0, residual = _intercept(k_tau0, tau0, residual, data, sigma2, spec)
     before_tau = residual
     tau, tau_nodes, residual, tau_acc = sweep(
-        k_tau, state.tau, state.tau_nodes, residual,
+        k_tau, tau, tau_nodes, residual,
         SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
-        state.sigma2, spec.tau, prior_only=spec.prior_only,
-        alpha=None if spec.tau_alpha_prior is None else state.tau_alpha)  # None: the compiled default
-    tau_alpha = state.tau_alpha
+        sigma2, spec.tau, prior_only=spec.prior_only,
+        alpha=None if spec.tau_alpha_prior is None else tau_alpha)  # None: the compiled default
     if spec.tau_alpha_prior is not None:
         tau_alpha = jnp.where(sample_scales, draw_alpha(k_alpha, tau, data.tau_bins, spec.tau.beta, spec.tau.depth,
                                                         spec.tau_alpha_prior), tau_alpha)
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
-    tau_fit = state.tau_fit
-    if rescale:
+    if spec.rescale_leaves and spec.leaf_scale_shape is not None:
         tau_fit = tau_fit + (before_tau - residual)
         tau, tau_leaf_var, tau_fit, residual = _rescale(k_tau_scale, tau, tau_leaf_var, tau_fit, residual, data.arm,
-                                                        data, state.sigma2, data.tau_prior_var, spec, sample_scales)
-    sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
-    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
-                       tau0, tau_alpha, tau_fit)
-    return new, Acceptance(mu=mu_acc.mean(), tau=tau_acc.mean())
+                                                        data, sigma2, data.tau_prior_var, spec, sample_scales)
+    return (tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit), residual, tau_acc
 
 
 def _rescale(key, forest, leaf_var, fit, residual, column, data, sigma2, prior_mean, spec, sample_scales):

@@ -108,7 +108,7 @@ def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) ->
         treatment_intercept=config.treatment_intercept,
         tau_alpha_prior=None if config.tau_alpha_concentration is None
         else alpha_log_prior(config.tau_alpha, config.tau_alpha_concentration),
-        rescale_leaves=config.rescale_leaves)
+        rescale_leaves=config.rescale_leaves, tau_sweeps=config.tau_sweeps)
 
 
 def _device_data(inputs: ChannelInputs, config: BCFConfig) -> tuple[ChannelData, float, float]:
