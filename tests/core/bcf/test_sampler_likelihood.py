@@ -32,7 +32,7 @@ from pytyche_core.bcf.families import GAUSSIAN, OutcomeFamily, draw_sigma2
 from pytyche_core.bcf.forest import empty_forest
 from pytyche_core.bcf.leaves import log_marginal
 from pytyche_core.bcf.models import ChannelData, ChannelSpec, step
-from pytyche_core.bcf.run import init_state
+from pytyche_core.bcf.run import _spec, init_state
 from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep
 
 
@@ -222,6 +222,13 @@ def test_channel_steps_visit_every_treatment_tree_at_its_exact_posterior(tau_swe
     visits = [_read_tree(a, c) for a, c in zip(var, cut, strict=True)]
     freq = np.array([sum(visit == tree for visit in visits) / len(visits) for tree in trees])
     np.testing.assert_allclose(freq, exact, atol=0.012, err_msg=f"trees {trees}")
+
+
+def test_treatment_passes_are_a_validated_setting_the_run_threads_through():
+    with pytest.raises(ValueError, match="tau_sweeps"):
+        BCFConfig(tau_sweeps=0)
+    assert BCFConfig().tau_sweeps == 1
+    assert _spec(BCFConfig(tau_sweeps=2), GAUSSIAN).tau_sweeps == 2
 
 
 def test_noise_variance_draw_is_the_inverse_gamma_conditional():
