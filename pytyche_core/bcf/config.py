@@ -99,8 +99,8 @@ class BCFConfig:
     def __post_init__(self) -> None:
         owner = "BCFConfig"
         for name, minimum in (("mu_trees", 1), ("tau_trees", 1), ("max_depth", 1), ("min_leaf_size", 0),
-                              ("burn_in", 0), ("warm_start", 0), ("tau_sweeps", 1), ("draws", 1), ("chains", 1), ("thin", 1),
-                              ("chunk", 1)):
+                              ("burn_in", 0), ("warm_start", 0), ("tau_sweeps", 1), ("draws", 1), ("chains", 1),
+                              ("thin", 1), ("chunk", 1)):
             set_field(self, name, integer(owner, name, getattr(self, name), minimum=minimum))
         if self.max_depth > 10:
             raise fail(owner, "max_depth", f"{self.max_depth} > 10", "BCF trees are shallow; use <= 10")

@@ -115,8 +115,9 @@ def refresh_residual(state: ChannelState, data: ChannelData) -> ChannelState:
 
 def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSpec,
          sample_scales: jax.Array | bool = True) -> tuple[ChannelState, Acceptance]:
-    """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> [treatment intercept] ->
-    every tau tree -> [tau's alpha] -> [tau leaf variances] -> [sigma2]. Returns acceptance rates.
+    """One iteration: [latent draw] -> every mu tree -> [mu leaf variance] -> ([treatment intercept] ->
+    every tau tree -> [tau's alpha] -> [tau leaf variances]) x ``spec.tau_sweeps`` -> [sigma2]. Returns
+    acceptance rates (tau's: the mean over its passes).
     With ``spec.rescale_leaves`` each sampled leaf variance is followed by ``rescale.py``'s move.
 
     Leaf variances (and the treatment forest's alpha) are drawn only when ``spec.leaf_scale_shape``
