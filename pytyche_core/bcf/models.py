@@ -82,6 +82,11 @@ class ChannelSpec(NamedTuple):
     rescale_leaves: bool = False  # rescale.py's move after each sampled leaf variance (needs leaf_scale_shape)
     tau_sweeps: int = 1  # passes over the treatment side per step (each pass leaves the posterior invariant)
 
+    @property
+    def rescales(self) -> bool:
+        """Whether ``rescale.py``'s move runs: asked for, and there is a sampled leaf variance to move."""
+        return self.rescale_leaves and self.leaf_scale_shape is not None
+
 
 def forest_fit(forest: Forest, nodes: jax.Array) -> jax.Array:
     """Every visitor's fitted value per leaf column, summed over trees: [n, C]."""
@@ -134,55 +139,53 @@ def step(key: jax.Array, state: ChannelState, data: ChannelData, spec: ChannelSp
         k_mu, state.mu, state.mu_nodes, residual,
         SweepData(data.bins, zeros, data.weight, data.mu_bins, state.mu_leaf_var),
         state.sigma2, spec.mu, prior_only=spec.prior_only)
-    mu_leaf_var, tau_leaf_var = state.mu_leaf_var, state.tau_leaf_var
+    mu_leaf_var = state.mu_leaf_var
     if spec.leaf_scale_shape is not None:
         mu_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_mu_var, mu, data.mu_prior_var,
                                                                   spec.leaf_scale_shape), mu_leaf_var)
     # Only mu changed during its sweep, so its fit moved by exactly what the residual lost: one
     # pass instead of walking every tree when a draw is kept.
     mu_fit = state.mu_fit + (before_mu - residual)
-    rescale = spec.rescale_leaves and spec.leaf_scale_shape is not None
-    if rescale:
+    if spec.rescales:
         mu, mu_leaf_var, mu_fit, residual = _rescale(k_mu_scale, mu, mu_leaf_var, mu_fit, residual, zeros, data,
                                                      state.sigma2, data.mu_prior_var, spec, sample_scales)
-    tau_keys = (k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale)
-    tau_part = (state.tau0, state.tau, state.tau_nodes, state.tau_alpha, tau_leaf_var, state.tau_fit)
+    state = state._replace(mu=mu, mu_nodes=mu_nodes, latent=latent, residual=residual, mu_fit=mu_fit,
+                           mu_leaf_var=mu_leaf_var)
     tau_acc = []
     for repeat in range(spec.tau_sweeps):  # each pass is a valid update on its own: the posterior stays put
-        keys = tau_keys if repeat == 0 else tuple(jax.random.split(jax.random.fold_in(key, 10 + repeat), 5))
-        tau_part, residual, acc = _tau_pass(keys, tau_part, residual, data, state.sigma2, spec, sample_scales)
-        tau_acc.append(acc)
-    tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit = tau_part
-    sigma2 = spec.family.after_sweeps(k_sigma, residual, data.weight, state.sigma2, data.nu, data.lam)
-    new = ChannelState(mu, tau, mu_nodes, tau_nodes, latent, residual, sigma2, mu_fit, mu_leaf_var, tau_leaf_var,
-                       tau0, tau_alpha, tau_fit)
-    return new, Acceptance(mu=mu_acc.mean(), tau=jnp.mean(jnp.stack([a.mean() for a in tau_acc])))
+        keys = ((k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale) if repeat == 0
+                else jax.random.split(jax.random.fold_in(key, 10 + repeat), 5))
+        state, accepted = _tau_pass(keys, state, data, spec, sample_scales)
+        tau_acc.append(accepted)
+    sigma2 = spec.family.after_sweeps(k_sigma, state.residual, data.weight, state.sigma2, data.nu, data.lam)
+    return state._replace(sigma2=sigma2), Acceptance(mu=mu_acc.mean(), tau=jnp.stack(tau_acc).mean())
 
 
-def _tau_pass(keys, tau_part, residual, data: ChannelData, sigma2, spec: ChannelSpec, sample_scales):
+def _tau_pass(keys, state: ChannelState, data: ChannelData, spec: ChannelSpec,
+              sample_scales) -> tuple[ChannelState, jax.Array]:
     """The treatment side of a step: [intercept] -> every tau tree -> [alpha] -> [leaf variances] ->
-    [rescale]. Returns the new (tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit), the residual and
-    the trees' acceptance."""
+    [rescale]. Returns the state after it and which trees' moves were accepted."""
     k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale = keys
-    tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit = tau_part
-    tau0, residual = _intercept(k_tau0, tau0, residual, data, sigma2, spec)
+    tau0, residual = _intercept(k_tau0, state.tau0, state.residual, data, state.sigma2, spec)
     before_tau = residual
-    tau, tau_nodes, residual, tau_acc = sweep(
-        k_tau, tau, tau_nodes, residual,
-        SweepData(data.bins, data.arm, data.weight, data.tau_bins, tau_leaf_var),
-        sigma2, spec.tau, prior_only=spec.prior_only,
-        alpha=None if spec.tau_alpha_prior is None else tau_alpha)  # None: the compiled default
+    tau, tau_nodes, residual, accepted = sweep(
+        k_tau, state.tau, state.tau_nodes, residual,
+        SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var),
+        state.sigma2, spec.tau, prior_only=spec.prior_only,
+        alpha=None if spec.tau_alpha_prior is None else state.tau_alpha)  # None: the compiled default
+    tau_alpha, tau_leaf_var, tau_fit = state.tau_alpha, state.tau_leaf_var, state.tau_fit
     if spec.tau_alpha_prior is not None:
         tau_alpha = jnp.where(sample_scales, draw_alpha(k_alpha, tau, data.tau_bins, spec.tau.beta, spec.tau.depth,
                                                         spec.tau_alpha_prior), tau_alpha)
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
                                                                    spec.leaf_scale_shape), tau_leaf_var)
-    if spec.rescale_leaves and spec.leaf_scale_shape is not None:
+    if spec.rescales:
         tau_fit = tau_fit + (before_tau - residual)
         tau, tau_leaf_var, tau_fit, residual = _rescale(k_tau_scale, tau, tau_leaf_var, tau_fit, residual, data.arm,
-                                                        data, sigma2, data.tau_prior_var, spec, sample_scales)
-    return (tau0, tau, tau_nodes, tau_alpha, tau_leaf_var, tau_fit), residual, tau_acc
+                                                        data, state.sigma2, data.tau_prior_var, spec, sample_scales)
+    return state._replace(tau0=tau0, tau=tau, tau_nodes=tau_nodes, residual=residual, tau_alpha=tau_alpha,
+                          tau_leaf_var=tau_leaf_var, tau_fit=tau_fit), accepted
 
 
 def _rescale(key, forest, leaf_var, fit, residual, column, data, sigma2, prior_mean, spec, sample_scales):
