@@ -16,6 +16,7 @@ column); cumulative sums over bins give every cut's two children at once.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -61,7 +62,9 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
     node = jnp.ones(n, jnp.int32)
     keys = jax.random.split(key, depth + 1)
     n_bins = data.n_bins.astype(jnp.int32)
-    for d in range(depth):
+
+    def level(d: int, carry: tuple[jax.Array, jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array, jax.Array]:
+        var, cut, node = carry
         width, first = 2**d, 2**d
         in_level = node >= first  # visitors whose leaf sits at this level (the others stopped above)
         level_node = jnp.where(in_level, node - first, 0)
@@ -103,6 +106,17 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
         v = jnp.where(moves, chosen_var[level_node], 0)
         bin_of = take(data.bins.reshape(-1), (v * n + jnp.arange(n)).astype(jnp.uint32))
         node = jnp.where(moves, 2 * node + (bin_of.astype(jnp.int32) > chosen_cut[level_node]), node)
+        return var, cut, node
+
+    carry = level(0, (var, cut, node))
+    for d in range(1, depth):
+        # A level under nodes that all stayed leaves holds no visitor: its histogram (p x n adds,
+        # the sweep's cost) is skipped, so a tree stops costing where it stops growing. The draws
+        # are those of computing the level and splitting nothing. (Under vmap, when chains share
+        # a device, the cond computes both sides, as before.)
+        parents = jnp.arange(2**(d - 1), 2**d)
+        carry = lax.cond((carry[0][parents] >= 0).any(), functools.partial(level, d), lambda c: c, carry)
+    var, cut, node = carry
     # Leaf values from their conjugate posterior given the grown tree.
     index = node.astype(jnp.uint32) * n_cols + data.column.astype(jnp.uint32)
     sums, weights = pair_sums(_add, 2 * h * n_cols, index, data.weight * residual, data.weight)
