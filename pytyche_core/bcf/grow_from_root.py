@@ -51,9 +51,12 @@ def _add(table: jax.Array, index: jax.Array, values: jax.Array) -> jax.Array:
 
 
 def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.Array, prior: ForestPrior,
-              n_cols: int, node_dtype) -> tuple[Forest, jax.Array]:
+              n_cols: int, node_dtype, *, skip_empty_levels: bool = True) -> tuple[Forest, jax.Array]:
     """One tree grown from its root on ``residual``: (its var [H], cut [H], leaf [2H, C]) and each
-    visitor's leaf slot [n]."""
+    visitor's leaf slot [n].
+
+    ``skip_empty_levels=False`` computes every level even under leaves: the same draws at the full
+    cost, kept as the reference the skip is tested against."""
     depth = prior.depth
     h = 2**depth
     p, n = data.bins.shape
@@ -110,10 +113,13 @@ def grow_tree(key: jax.Array, residual: jax.Array, data: SweepData, sigma2: jax.
 
     carry = level(0, (var, cut, node))
     for d in range(1, depth):
+        if not skip_empty_levels:
+            carry = level(d, carry)
+            continue
         # A level under nodes that all stayed leaves holds no visitor: its histogram (p x n adds,
-        # the sweep's cost) is skipped, so a tree stops costing where it stops growing. The draws
-        # are those of computing the level and splitting nothing. (Under vmap, when chains share
-        # a device, the cond computes both sides, as before.)
+        # the sweep's cost) is skipped, so a tree stops costing where it stops growing. Computing
+        # it would split nothing, so the draws are the same. (Under vmap, when chains share a
+        # device, the cond computes both sides: no saving there.)
         parents = jnp.arange(2**(d - 1), 2**d)
         carry = lax.cond((carry[0][parents] >= 0).any(), functools.partial(level, d), lambda c: c, carry)
     var, cut, node = carry

@@ -98,28 +98,24 @@ def test_a_sweep_keeps_the_residual_and_separates_signal_from_noise():
 
 
 def test_skipping_levels_under_leaves_leaves_the_draws_unchanged():
-    # Unbatched, a level under nodes that all stayed leaves is skipped (lax.cond); under vmap the
-    # cond computes every level. Both must give the same trees, bit for bit, on trees that stop
-    # at every depth: the skip is a saving, never a different draw.
+    # A level under nodes that all stayed leaves is skipped (lax.cond); the reference computes
+    # every level. Both must give the same trees, bit for bit, on trees that stop at several
+    # depths: the skip is a saving, never a different draw. Unbatched, so the cond is a branch.
     rng = np.random.default_rng(5)
     bins = rng.integers(0, 16, (3, 400)).astype(np.uint8)
     r = np.where(bins[0] > 7, 1.0, -1.0) * np.where(bins[1] > 7, 1.0, 0.2) + rng.normal(0, 0.8, 400)
     data = _data(bins, 0.5, n_bins=np.full(3, 16))
     prior = ForestPrior(4, 0.6, 1.0, 5.0)
     residual = jnp.asarray(r, jnp.float32)
-
-    def grow(k):
-        return grow_tree(k, residual, data, jnp.float32(0.8), prior, 1, jnp.uint8)
-
-    keys = jax.random.split(jax.random.PRNGKey(7), 64)
-    batched_tree, batched_nodes = jax.jit(jax.vmap(grow))(keys)
-    one = jax.jit(grow)
+    skipping, every_level = (
+        jax.jit(lambda k, skip=skip: grow_tree(k, residual, data, jnp.float32(0.8), prior, 1, jnp.uint8,
+                                               skip_empty_levels=skip))
+        for skip in (True, False))
     depths = set()
-    for i, key in enumerate(keys):
-        tree, nodes = one(key)
-        np.testing.assert_array_equal(np.asarray(tree.var), np.asarray(batched_tree.var[i]))
-        np.testing.assert_array_equal(np.asarray(tree.cut), np.asarray(batched_tree.cut[i]))
-        np.testing.assert_array_equal(np.asarray(tree.leaf), np.asarray(batched_tree.leaf[i]))
-        np.testing.assert_array_equal(np.asarray(nodes), np.asarray(batched_nodes[i]))
+    for key in jax.random.split(jax.random.PRNGKey(7), 64):
+        (tree, nodes), (reference, reference_nodes) = skipping(key), every_level(key)
+        for got, want in ((tree.var, reference.var), (tree.cut, reference.cut), (tree.leaf, reference.leaf),
+                          (nodes, reference_nodes)):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
         depths.add(int(np.floor(np.log2(np.asarray(nodes).max()))))
     assert len(depths) >= 3  # trees stopped at several depths, so skipped and grown levels were both met
