@@ -28,11 +28,9 @@ Needs the bench extra (``pip install -e '.[bench]'``)::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 
 from isolation import in_own_process
-from rows import parse_override, print_means, print_row
+from rows import machine, parse_override, print_means, print_row
 
 from pytyche_core.benchmarking import SYSTEMS, score_system
 from pytyche_core.benchmarking.peers import STOCHTREE_SETTINGS
@@ -61,7 +59,7 @@ def main() -> None:
                         help="BCFConfig overrides for pytyche, e.g. burn_in=400")
     opts = parser.parse_args()
     overrides = dict(parse_override(o) for o in opts.overrides)
-    print(f"# machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+    print(f"# machine: {machine()}; "
           f"K={opts.k} {opts.profile} n={opts.n}; stochtree {opts.stochtree}; pytyche overrides {overrides}",
           flush=True)
     rows = []

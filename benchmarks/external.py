@@ -22,13 +22,11 @@ a shift leaves every effect unchanged. Needs the bench extra and causallib::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 import time
 
 import numpy as np
 from isolation import in_own_process
-from rows import parse_override, print_means, print_row
+from rows import machine, parse_override, print_means, print_row
 
 
 def ihdp(replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -118,7 +116,7 @@ def main() -> None:
                         help="BCFConfig overrides for pytyche, e.g. burn_in=400")
     opts = parser.parse_args()
     overrides = dict(parse_override(o) for o in opts.overrides)
-    print(f"# machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+    print(f"# machine: {machine()}; "
           f"pytyche BCFConfig overrides {overrides}; stochtree 10 grow-from-root + 100 MCMC", flush=True)
     rows = []
     for data, indices in (("ihdp", opts.ihdp), ("acic2016", opts.acic)):

@@ -24,14 +24,13 @@ bench extra installed::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 import resource
 import time
 
 import numpy as np
 from accuracy import parse_override
 from isolation import in_own_process
+from rows import machine
 
 from pytyche_core.benchmarking import as_estimate, score
 from pytyche_core.benchmarking.peers import (
@@ -109,7 +108,7 @@ def main() -> None:
     overrides = dict(parse_override(o) for o in opts.overrides)
     import jax
 
-    print(f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+    print(f"machine: {machine()}; "
           f"jax {jax.__version__} backend {jax.default_backend()}")
     print(f"scenario {opts.scenario} ({opts.profile}), K={opts.k}, seed {opts.seed}; pytyche BCFConfig "
           f"overrides {overrides or 'none (the default)'}; stochtree {opts.stochtree}")

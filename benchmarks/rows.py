@@ -4,6 +4,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import platform
+
+
+def machine() -> str:
+    """The machine every script's first line names: processor (or architecture) and core count."""
+    return f"{platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores"
 
 
 def print_row(row: dict) -> None:

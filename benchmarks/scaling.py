@@ -16,11 +16,10 @@ scaling in the number of arms needs.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 
 from fit_speed import run_engine
 from isolation import in_own_process
+from rows import machine
 
 COLUMNS = (("seconds", "wall s", "8.1f"), ("peak_mb", "host MiB", "8.0f"), ("device_peak_mb", "dev MiB", "8.0f"),
            ("rmse", "RMSE", "7.3f"), ("gate_rmse", "GATE", "7.3f"), ("cover80", "cover80", "7.2f"))
@@ -37,7 +36,7 @@ def main() -> None:
     opts = parser.parse_args()
     import jax
 
-    print(f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+    print(f"machine: {machine()}; "
           f"jax {jax.__version__} on {jax.devices()[0].platform}; scenario {opts.scenario} ({opts.profile}), "
           f"seed {opts.seed}; pytyche default BCFConfig, stochtree recommended")
     print(f"{'K':>2} {'n':>8} {'engine':>9} {'s/1k':>6} " + " ".join(f"{title:>{fmt.split('.')[0]}}"

@@ -13,9 +13,9 @@ burn-in iterations a warm-start sweep must save to pay for itself::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import platform
 import time
+
+from rows import machine
 
 
 def second_fit_seconds(observed, config) -> float:
@@ -46,7 +46,7 @@ def main() -> None:
 
     observed, _ = pt.simulate(scenario(args.scenario, k=args.k, profile=args.profile).config(args.n, seed=args.seed))
     base = pt.BCFConfig(burn_in=args.base, draws=args.base)
-    print(f"# machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores; "
+    print(f"# machine: {machine()}; "
           f"jax {jax.__version__} on {jax.default_backend()}; {args.scenario} ({args.profile}), K={args.k}, "
           f"n={args.n}, seed {args.seed}; {base.chains} chains", flush=True)
     seconds = {}
@@ -59,6 +59,9 @@ def main() -> None:
     values = list(seconds.values())
     per_iteration = (values[1] - values[0]) / args.extra
     per_sweep = (values[2] - values[0]) / args.warm
+    if per_iteration <= 0:
+        raise SystemExit(f"+{args.extra} burn-in iterations did not take measurably longer than the base fit "
+                         "(timing noise). Fix: pass a larger --extra or --n.")
     print(f"one MCMC iteration: {per_iteration:.3f} s; one grow-from-root sweep: {per_sweep:.2f} s "
           f"= {per_sweep / per_iteration:.0f} MCMC iterations")
 
