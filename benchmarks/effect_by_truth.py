@@ -3,8 +3,9 @@
 GATE RMSE groups visitors by the *estimated* effect, so it mixes two errors: ranking visitors
 wrongly and misjudging a group's level. This script groups them by the *true* effect instead. On
 a scenario whose truth is exactly zero for part of the population (``sparse_benefit``,
-``partial_null``, ``clustered``) the groups are "null" and "affected"; otherwise the quartiles of
-the true effect. Per system, treatment and group:
+``partial_null``, ``clustered``) the groups are "null" and "affected"; where it is the same for
+everyone (``constant``) there is one group; otherwise the quartiles of the true effect. Per
+system, treatment and group:
 
 - ``truth``: the group's true average revenue-per-visitor effect;
 - ``estimate`` and ``low80`` / ``high80``: the posterior mean and 80% interval of the group's
@@ -41,6 +42,8 @@ def truth_groups(truth: np.ndarray) -> tuple[np.ndarray, list[str]]:
     null = np.abs(truth) < 1e-12
     if NULL_SHARE <= null.mean() <= 1 - NULL_SHARE:
         return np.where(null, 0, 1), ["null", "affected"]
+    if np.ptp(truth) < 1e-12:  # `constant`: one group, whose spread is all invented
+        return np.zeros(truth.shape, int), ["all"]
     edges = np.quantile(truth, [0.25, 0.5, 0.75])
     return np.searchsorted(edges, truth, side="right"), ["q1", "q2", "q3", "q4"]
 

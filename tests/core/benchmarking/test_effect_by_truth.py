@@ -36,6 +36,11 @@ def test_without_enough_nulls_the_groups_are_quartiles_of_the_truth(by_truth):
     assert (np.diff(groups[np.argsort(truth, kind="stable")]) >= 0).all()
 
 
+def test_a_truth_without_heterogeneity_is_one_group(by_truth):
+    groups, names = by_truth.truth_groups(np.full(40, 0.3))
+    assert names == ["all"] and (groups == 0).all()
+
+
 def test_group_rows_tell_a_level_error_from_posterior_noise(by_truth):
     rng = np.random.default_rng(0)
     truth = np.r_[np.zeros(500), np.full(500, 2.0)]
