@@ -43,6 +43,12 @@ class BCFConfig:
       followed by a Metropolis move that scales the forest's leaves and that variance together,
       which the one-at-a-time draws cannot do quickly where the data say little about the leaves
       (``bcf.rescale``; docs/concepts/sampler-math.md §3e). Off by default while it is measured.
+    - ``tau_leaf_dof``: when set (> 0), the treatment forest's leaves are Student-t with these
+      degrees of freedom instead of normal: each leaf N(0, v lam) with its own tail scale
+      lam ~ IG(dof / 2, dof / 2), so most leaves stay small while a few (a small group with a large
+      effect) escape the shrinkage one shared variance imposes (docs/concepts/sampler-math.md §3g).
+      None (the default) keeps normal leaves. Not yet combined with ``warm_start``,
+      ``rescale_leaves`` or change moves.
     - ``tau_sweeps``: passes over the treatment side (its trees, alpha, leaf variances) in each
       iteration, after the one pass over the prognostic forest. Each pass leaves the posterior
       invariant, so more passes only move the treatment forest faster per iteration, at about a
@@ -86,6 +92,7 @@ class BCFConfig:
     sample_leaf_scales: bool = True
     rescale_leaves: bool = False
     tau_sweeps: int = 1
+    tau_leaf_dof: float | None = None
     leaf_scale_shape: float = 1.5
     treatment_intercept: bool = False
     treatment_intercept_var: float = 1.0
@@ -136,6 +143,16 @@ class BCFConfig:
                 raise fail(owner, "tau_alpha_concentration", f"{concentration} <= 0",
                            "pass a positive concentration, or None to fix tau_alpha")
             set_field(self, "tau_alpha_concentration", concentration)
+        if self.tau_leaf_dof is not None:
+            dof = finite_float(owner, "tau_leaf_dof", self.tau_leaf_dof)
+            if dof <= 0:
+                raise fail(owner, "tau_leaf_dof", f"{dof} <= 0", "pass positive degrees of freedom (e.g. 3), "
+                           "or None for normal leaves")
+            set_field(self, "tau_leaf_dof", dof)
+            for name, off in (("warm_start", 0), ("rescale_leaves", False), ("change_probability", 0.0)):
+                if getattr(self, name) != off:
+                    raise fail(owner, "tau_leaf_dof", f"{dof} with {name}={getattr(self, name)!r}",
+                               f"Student-t leaves do not support {name} yet: set {name}={off!r} or tau_leaf_dof=None")
         change = finite_float(owner, "change_probability", self.change_probability)
         if not 0.0 <= change < 1.0:
             raise fail(owner, "change_probability", f"{change} outside [0, 1)", "pass a share in [0, 1)")

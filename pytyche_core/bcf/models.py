@@ -21,9 +21,9 @@ from .families import OutcomeFamily
 from .forest import Forest
 from .grow_from_root import grow_from_root_sweep
 from .intercept import draw_intercept
-from .leaves import draw_leaf_variance
+from .leaves import draw_leaf_variance, draw_tail_scales
 from .rescale import STEP, rescale_forest
-from .sweep import ForestPrior, SweepData, sweep, take
+from .sweep import ForestPrior, SweepData, sweep, sweep_student, take
 
 
 class ChannelData(NamedTuple):
@@ -60,6 +60,7 @@ class ChannelState(NamedTuple):
     tau_alpha: jax.Array    # float32 []: the treatment forest's depth-prior alpha (fixed, or sampled)
     tau_fit: jax.Array      # float32 [n]: the tau trees' sum in the visitor's own arm column (no tau0); kept
                             # up to date only when the spec rescales leaves, exact after ``refresh_residual``
+    tau_tails: jax.Array | None = None  # float32 [m_tau, 2H]: tail scales of Student-t tau leaves (else None)
 
 
 class Acceptance(NamedTuple):
@@ -168,24 +169,30 @@ def _tau_pass(keys, state: ChannelState, data: ChannelData, spec: ChannelSpec,
     k_tau0, k_tau, k_alpha, k_tau_var, k_tau_scale = keys
     tau0, residual = _intercept(k_tau0, state.tau0, state.residual, data, state.sigma2, spec)
     before_tau = residual
-    tau, tau_nodes, residual, accepted = sweep(
-        k_tau, state.tau, state.tau_nodes, residual,
-        SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var),
-        state.sigma2, spec.tau, prior_only=spec.prior_only,
-        alpha=None if spec.tau_alpha_prior is None else state.tau_alpha)  # None: the compiled default
+    tau_data = SweepData(data.bins, data.arm, data.weight, data.tau_bins, state.tau_leaf_var)
+    alpha = None if spec.tau_alpha_prior is None else state.tau_alpha  # None: the compiled default
+    tails = state.tau_tails
+    if spec.tau.tail_dof is None:
+        tau, tau_nodes, residual, accepted = sweep(k_tau, state.tau, state.tau_nodes, residual, tau_data,
+                                                   state.sigma2, spec.tau, prior_only=spec.prior_only, alpha=alpha)
+    else:  # Student-t leaves: the sweep, then every leaf's tail scale given its values (leaves.py)
+        (tau, tau_nodes, residual, accepted), tails = sweep_student(
+            k_tau, state.tau, state.tau_nodes, residual, tau_data, state.sigma2, spec.tau, tails,
+            prior_only=spec.prior_only, alpha=alpha)
+        tails = draw_tail_scales(jax.random.fold_in(k_tau_var, 1), tau, state.tau_leaf_var, spec.tau.tail_dof)
     tau_alpha, tau_leaf_var, tau_fit = state.tau_alpha, state.tau_leaf_var, state.tau_fit
     if spec.tau_alpha_prior is not None:
         tau_alpha = jnp.where(sample_scales, draw_alpha(k_alpha, tau, data.tau_bins, spec.tau.beta, spec.tau.depth,
                                                         spec.tau_alpha_prior), tau_alpha)
     if spec.leaf_scale_shape is not None:
         tau_leaf_var = jnp.where(sample_scales, draw_leaf_variance(k_tau_var, tau, data.tau_prior_var,
-                                                                   spec.leaf_scale_shape), tau_leaf_var)
+                                                                   spec.leaf_scale_shape, tails), tau_leaf_var)
     if spec.rescales:
         tau_fit = tau_fit + (before_tau - residual)
         tau, tau_leaf_var, tau_fit, residual = _rescale(k_tau_scale, tau, tau_leaf_var, tau_fit, residual, data.arm,
                                                         data, state.sigma2, data.tau_prior_var, spec, sample_scales)
     return state._replace(tau0=tau0, tau=tau, tau_nodes=tau_nodes, residual=residual, tau_alpha=tau_alpha,
-                          tau_leaf_var=tau_leaf_var, tau_fit=tau_fit), accepted
+                          tau_leaf_var=tau_leaf_var, tau_fit=tau_fit, tau_tails=tails), accepted
 
 
 def _rescale(key, forest, leaf_var, fit, residual, column, data, sigma2, prior_mean, spec, sample_scales):

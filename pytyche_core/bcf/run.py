@@ -102,7 +102,7 @@ def _spec(config: BCFConfig, family: OutcomeFamily, prior_only: bool = False) ->
         mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, float(config.min_leaf_size),
                        config.change_probability),
         tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, float(config.min_leaf_size),
-                        config.change_probability),
+                        config.change_probability, config.tau_leaf_dof),
         family=family, prior_only=prior_only,
         leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
         treatment_intercept=config.treatment_intercept,
@@ -151,7 +151,9 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
         latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32),
         mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var,
-        tau0=jnp.zeros(n_arms, jnp.float32), tau_alpha=jnp.float32(config.tau_alpha), tau_fit=jnp.zeros(n, jnp.float32))
+        tau0=jnp.zeros(n_arms, jnp.float32), tau_alpha=jnp.float32(config.tau_alpha), tau_fit=jnp.zeros(n, jnp.float32),
+        tau_tails=None if config.tau_leaf_dof is None
+        else jnp.ones((config.tau_trees, 2 ** (config.max_depth + 1)), jnp.float32))
 
 
 @functools.partial(jax.jit, static_argnames=("config", "n_arms", "family", "mesh"))

@@ -48,6 +48,7 @@ class ForestPrior(NamedTuple):
     beta: float
     min_leaf: float
     p_change: float = 0.0
+    tail_dof: float | None = None  # Student-t leaves with these degrees of freedom (sampler-math.md §3g)
 
 
 class SweepData(NamedTuple):
@@ -163,14 +164,15 @@ def _leaf_stats(index: jax.Array, residual: jax.Array, data: SweepData, n_slots:
 
 
 def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, sums: jax.Array, count: jax.Array,
-            data: SweepData, sigma2: jax.Array, prior: ForestPrior, prior_only: bool):
+            data: SweepData, sigma2: jax.Array, prior: ForestPrior, prior_only: bool, tails=None, fresh=None):
     """Accept or reject the move and draw the new tree's leaves; all arrays are per slot, no data.
 
     ``sums`` and ``count`` are [2H, C, sides]: per slot of the finer tree (the current tree for
     a change), column, and the side the proposed change sends a visitor to (one side when the
     forest has no change proposals: then ``_grow_or_prune`` decides). Returns the new leaf
     values [2H, C], the change of fitted value per (slot, column, side) flattened, whether the new
-    tree is the coarser of a grow / prune pair, and whether the move was accepted."""
+    tree is the coarser of a grow / prune pair, whether the move was accepted, and the tree's tail
+    scales after it (Student-t leaves, ``_grow_or_prune``; None without them)."""
     n_slots = leaf.shape[0]
     slots = jnp.arange(n_slots)
     node, left, right = move.node, 2 * move.node, 2 * move.node + 1
@@ -181,9 +183,11 @@ def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, su
     total, count_by_side, count = total_by_side.sum(axis=2), count, count.sum(axis=2)
     c_left, c_right, t_left, t_right = count[left], count[right], total[left], total[right]
     if sums.shape[2] == 1:  # no change proposals: the grow / prune decision alone
-        values, delta, merged, accept = _grow_or_prune(move, log_u, normal, leaf, old_value, total, count, data,
-                                                       sigma2, prior, prior_only)
-        return values, delta[:, :, None].reshape(-1), merged, accept
+        values, delta, merged, accept, tails = _grow_or_prune(move, log_u, normal, leaf, old_value, total, count,
+                                                              data, sigma2, prior, prior_only, tails, fresh)
+        return values, delta[:, :, None].reshape(-1), merged, accept, tails
+    if tails is not None:
+        raise ValueError("Student-t leaves have no change moves yet. Fix: change_probability=0.")
     # A change re-sorts the visitors of both children by the new rule: [C, 2] by side.
     c_sides = count_by_side[left] + count_by_side[right]
     t_sides = total_by_side[left] + total_by_side[right]
@@ -218,20 +222,31 @@ def _decide(move: Move, log_u: jax.Array, normal: jax.Array, leaf: jax.Array, su
     by_side = jnp.where((changed & is_child)[:, None, None], jnp.stack([values[left], values[right]], axis=1)[None],
                         by_side)
     delta = by_side - old_value[:, :, None]
-    return values, delta.reshape(-1), merged, accept
+    return values, delta.reshape(-1), merged, accept, None
 
 
 def _grow_or_prune(move: Move, log_u, normal, leaf, old_value, total, count, data: SweepData, sigma2,
-                   prior: ForestPrior, prior_only: bool):
+                   prior: ForestPrior, prior_only: bool, tails=None, fresh=None):
     """``_decide`` without change proposals (fewer small operations per tree): new leaf values,
-    the change of fitted value per (slot, column), whether the new tree is the coarser, accepted."""
+    the change of fitted value per (slot, column), whether the new tree is the coarser, accepted,
+    and the tree's tail scales after the move.
+
+    With Student-t leaves (``tails`` [2H], the tree's scale per slot; sampler-math.md §3g) a leaf
+    is N(0, v lam): a grow's two children and a prune's merged node take the scales ``fresh`` [2]
+    drawn from their prior, so the prior and the proposal of the scales cancel in the ratio and
+    only the leaves' marginal likelihoods under their own scales remain."""
     n_slots = leaf.shape[0]
     slots = jnp.arange(n_slots)
     node, left, right = move.node, 2 * move.node, 2 * move.node + 1
     is_child = (slots == left) | (slots == right)
     c_left, c_right, t_left, t_right = count[left], count[right], total[left], total[right]
+    prior_var = data.prior_var
+    if tails is not None:  # rows: left child, right child, the merged node
+        scales = jnp.where(move.grow, jnp.stack([fresh[0], fresh[1], tails[node]]),
+                           jnp.stack([tails[left], tails[right], fresh[0]]))
+        prior_var = scales[:, None] * data.prior_var
     fit = log_marginal(jnp.stack([c_left, c_right, c_left + c_right]), jnp.stack([t_left, t_right, t_left + t_right]),
-                       sigma2, data.prior_var)
+                       sigma2, prior_var)
     gain = jnp.where(prior_only, 0.0, fit[0] + fit[1] - fit[2])
     big_enough = ~move.grow | ((c_left.sum() >= prior.min_leaf) & (c_right.sum() >= prior.min_leaf))
     accept = big_enough & (log_u < move.log_ratio + jnp.where(move.grow, gain, -gain))
@@ -241,9 +256,15 @@ def _grow_or_prune(move: Move, log_u, normal, leaf, old_value, total, count, dat
     merge_row = (merged & (slots == node))[:, None]
     count = jnp.where(merge_row, c_left + c_right, count)
     total = jnp.where(merge_row, t_left + t_right, total)
-    values = jnp.where(leaves[:, None], posterior_draw(normal, count, total, sigma2, data.prior_var), 0.0)
+    leaf_var = data.prior_var
+    if tails is not None:
+        grown, pruned = move.grow & accept, ~move.grow & accept
+        tails = jnp.where(grown & (slots == left), fresh[0], jnp.where(grown & (slots == right), fresh[1], tails))
+        tails = jnp.where(pruned & (slots == node), fresh[0], tails)
+        leaf_var = tails[:, None] * data.prior_var
+    values = jnp.where(leaves[:, None], posterior_draw(normal, count, total, sigma2, leaf_var), 0.0)
     delta = jnp.where((merged & is_child)[:, None], values[node], values) - old_value
-    return values, delta, merged, accept
+    return values, delta, merged, accept, tails
 
 
 def _apply(forest: Forest, moves: Move, accepted: jax.Array, leaf: jax.Array) -> Forest:
@@ -275,6 +296,24 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     the target minus the offset and every forest's fit. ``alpha`` overrides
     ``prior.alpha`` with a traced value (a sampled depth prior: ``bcf.depth_prior``).
     """
+    if prior.tail_dof is not None:
+        raise ValueError("sweep: this forest has Student-t leaves (prior.tail_dof). Fix: call sweep_student "
+                         "with every slot's tail scale.")
+    return _sweep(key, forest, nodes, residual, data, sigma2, prior, prior_only, alpha, None)[0]
+
+
+def sweep_student(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array, data: SweepData,
+                  sigma2: jax.Array, prior: ForestPrior, tails: jax.Array, *, prior_only: bool = False,
+                  alpha: jax.Array | float | None = None) -> tuple[SweepResult, jax.Array]:
+    """``sweep`` for a forest with Student-t leaves (``prior.tail_dof``; sampler-math.md §3g):
+    ``tails`` [m, 2H] holds every slot's tail scale; returns the sweep and the scales after it
+    (new leaves carry fresh ones; ``leaves.draw_tail_scales`` then redraws them given the leaves)."""
+    if prior.tail_dof is None or not prior.tail_dof > 0:
+        raise ValueError(f"sweep_student: prior.tail_dof is {prior.tail_dof!r}. Fix: set it > 0, or call sweep.")
+    return _sweep(key, forest, nodes, residual, data, sigma2, prior, prior_only, alpha, tails)
+
+
+def _sweep(key, forest, nodes, residual, data, sigma2, prior, prior_only, alpha, tails):
     m, n_slots, n_cols = forest.leaf.shape
     # Every random number of the sweep in one draw (each call site costs compile time on CPU):
     # per tree 5 words for the proposal, 1 for the accept step, one per leaf value.
@@ -285,6 +324,10 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
     log_u = jnp.log(_unit(words[:, 5]))
     normals = _std_normal(words[:, 6:]).reshape(forest.leaf.shape)
     dtype = nodes.dtype
+    t_leaves = prior.tail_dof is not None
+    if t_leaves:  # two tail scales per tree from their prior IG(dof / 2, dof / 2), on their own key
+        half = 0.5 * prior.tail_dof
+        fresh = half / jax.random.gamma(jax.random.fold_in(key, 1), half, (m, 2), jnp.float32)
 
     # Slot and change side ride in one small integer (uint8 up to depth 6): the carry is written
     # and read once per tree, and a 4-byte index there costs more than recomputing it.
@@ -293,7 +336,7 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
 
     def one_tree(carry, xs):
         residual, nodes, pending, tagged = carry
-        t, log_u, normal, leaf, move = xs
+        t, log_u, normal, leaf, move, *tail_xs = xs
         residual = residual - take(pending, _flat(tagged, data.column, n_cols, sides))
         row = _row(nodes, t)
         goes_right = lax.dynamic_index_in_dim(data.bins, move.var, axis=0, keepdims=False) > move.cut.astype(jnp.uint8)
@@ -305,8 +348,8 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
         side = move.change & in_children & goes_right
         tagged = fine.astype(tag_dtype) if sides == 1 else 2 * fine.astype(tag_dtype) + side.astype(tag_dtype)
         sums, count = _leaf_stats(_flat(tagged, data.column, n_cols, sides), residual, data, n_slots, n_cols, sides)
-        leaf, pending, merged, accept = _decide(move, log_u, normal, leaf, sums, count, data, sigma2, prior,
-                                                prior_only)
+        leaf, pending, merged, accept, tail_row = _decide(move, log_u, normal, leaf, sums, count, data, sigma2,
+                                                          prior, prior_only, *tail_xs)
         # The new tree's leaf per visitor: a merge sends the children's visitors to the node, an
         # accepted change sends them to the child their side names.
         if sides == 1:
@@ -315,11 +358,11 @@ def sweep(key: jax.Array, forest: Forest, nodes: jax.Array, residual: jax.Array,
             moved = merged | (move.change & accept)
             row = jnp.where(in_children & moved, jnp.where(merged, node, 2 * node + side.astype(dtype)), fine)
         nodes = _set_row(nodes, row, t)
-        return (residual, nodes, pending, tagged), (leaf, accept)
+        return (residual, nodes, pending, tagged), (leaf, accept, tail_row)
 
     n = residual.shape[0]
     carry = (residual, nodes, jnp.zeros(n_slots * n_cols * sides, residual.dtype), jnp.full(n, sides, tag_dtype))
-    (residual, nodes, pending, tagged), (leaf, accepted) = lax.scan(
-        one_tree, carry, (jnp.arange(m), log_u, normals, forest.leaf, moves))
+    xs = (jnp.arange(m), log_u, normals, forest.leaf, moves) + ((tails, fresh) if t_leaves else ())
+    (residual, nodes, pending, tagged), (leaf, accepted, tails) = lax.scan(one_tree, carry, xs)
     residual = residual - take(pending, _flat(tagged, data.column, n_cols, sides))
-    return SweepResult(_apply(forest, moves, accepted, leaf), nodes, residual, accepted)
+    return SweepResult(_apply(forest, moves, accepted, leaf), nodes, residual, accepted), tails

@@ -9,6 +9,8 @@ data; these do, against scipy:
   frequencies against the exact posterior over trees: one forest's sweeps,
   and whole channel steps (a prognostic root beside the treatment tree, one
   or two treatment passes per step);
+- the same with Student-t treatment leaves (each leaf's tail scale integrated out
+  numerically);
 - the noise-variance draw against scipy's inverse gamma;
 - a prior-predictive run of a whole channel step (no visitor in the
   likelihood): noise variance, leaf values and sampled leaf scales against
@@ -25,15 +27,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 
 from pytyche_core.bcf.config import BCFConfig
 from pytyche_core.bcf.families import GAUSSIAN, OutcomeFamily, draw_sigma2
 from pytyche_core.bcf.forest import empty_forest
-from pytyche_core.bcf.leaves import log_marginal
+from pytyche_core.bcf.leaves import draw_tail_scales, log_marginal
 from pytyche_core.bcf.models import ChannelData, ChannelSpec, step
 from pytyche_core.bcf.run import _spec, init_state
-from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep
+from pytyche_core.bcf.sweep import ForestPrior, SweepData, sweep, sweep_student
 
 
 def _log_mvn(r: np.ndarray, sigma2: float, blocks: list[np.ndarray], v: float) -> float:
@@ -171,6 +173,81 @@ def test_the_chain_visits_every_tree_at_its_exact_posterior(n_bins, arms, p_chan
     np.testing.assert_allclose(freq, exact, atol=0.015, err_msg=f"trees {trees}")
 
 
+def _exact_tree_posterior_student(table, bins, column, r, prior_var, sigma2: float, dof: float) -> np.ndarray:
+    """Posterior over ``table``'s trees with Student-t leaves: a leaf's value is N(0, v lam) with
+    lam ~ IG(dof / 2, dof / 2) shared by its columns; lam integrated out per leaf by quadrature.
+    Leaves own disjoint visitors, so the likelihood is a product over leaves of
+    integral exp(sum_c l(n_c, S_c; v_c lam)) p(lam) dlam, relative to every leaf value at 0."""
+    def in_box(box):
+        return np.all([(bins[:, v] >= lo) & (bins[:, v] <= hi) for v, (lo, hi) in enumerate(box)], axis=0)
+
+    lam_prior = stats.invgamma(0.5 * dof, scale=0.5 * dof)
+    active = np.flatnonzero(prior_var > 0)
+
+    def log_leaf(box):
+        members = in_box(box)
+        n = np.array([(members & (column == c)).sum() for c in active], float)
+        total = np.array([r[members & (column == c)].sum() for c in active])
+
+        def gain(lam):  # sum over columns of l(n, S) at variance v lam (docs/concepts/sampler-math.md §2)
+            v = prior_var[active] * lam
+            return float((-0.5 * np.log1p(n * v / sigma2) + total**2 * v / (2 * sigma2 * (sigma2 + n * v))).sum())
+
+        # Scale by the integrand's peak over a grid so quad sees values near 1.
+        grid = np.geomspace(1e-3, 1e3, 400)
+        peak = max(gain(g) for g in grid)
+        value, _ = integrate.quad(lambda lam: np.exp(gain(lam) - peak) * lam_prior.pdf(lam), 0, np.inf, limit=200)
+        return peak + np.log(value)
+
+    log_post = np.array([np.log(prior) + sum(log_leaf(box) for box in leaves) for _, prior, leaves in table])
+    exact = np.exp(log_post - log_post.max())
+    return exact / exact.sum()
+
+
+@pytest.mark.parametrize("arms", [1, 2], ids=["one-column", "arm-columns"])
+def test_student_leaves_visit_every_tree_at_its_exact_posterior(arms):
+    # Student-t treatment leaves (sampler-math.md §3g): a grow's children and a prune's merged node
+    # take fresh tail scales from their prior, and every scale is then redrawn given its leaf. The
+    # chain's tree shares must match the posterior with every scale integrated out.
+    bins, column, r, prior_var = _tree_problem((4,), arms, seed=11)
+    prior_var = 0.1 * prior_var  # narrow leaves, which the signal's leaves must escape through their tails
+    sigma2, dof = 1.0, 3.0
+    table = list(_enumerate(((0, 3),)))
+    exact = _exact_tree_posterior_student(table, bins, column, r, prior_var, sigma2, dof)
+    assert exact.max() < 0.6
+    normal = _exact_tree_posterior(table, bins, column, r, prior_var, sigma2)
+    assert np.abs(exact - normal).max() > 0.03  # the tails change the answer: the test can tell them apart
+
+    n = len(r)
+    data = SweepData(jnp.asarray(bins.T, jnp.uint8), jnp.asarray(column, jnp.int32), jnp.ones(n, jnp.float32),
+                     jnp.array([4], jnp.int32), jnp.asarray(prior_var, jnp.float32))
+    prior = ForestPrior(DEPTH, ALPHA, BETA, 0.0, 0.0, dof)
+
+    @jax.jit
+    def chain(key):
+        def one(carry, k):
+            forest, nodes, residual, tails = carry
+            k_sweep, k_tails = jax.random.split(k)
+            (forest, nodes, residual, _), tails = sweep_student(k_sweep, forest, nodes, residual, data,
+                                                                jnp.float32(sigma2), prior, tails)
+            tails = draw_tail_scales(k_tails, forest, data.prior_var, dof)
+            return (forest, nodes, residual, tails), (forest.var[0], forest.cut[0])
+
+        start = (empty_forest(1, DEPTH, len(prior_var)), jnp.ones((1, n), jnp.int32), jnp.asarray(r, jnp.float32),
+                 jnp.ones((1, 2 ** (DEPTH + 1)), jnp.float32))
+        return jax.lax.scan(one, start, jax.random.split(key, 160_000))[1]
+
+    var, cut = (np.asarray(a) for a in chain(jax.random.PRNGKey(0)))
+    trees = [tree for tree, _, _ in table]
+    rows, counts = np.unique(np.concatenate([var[1000:], cut[1000:].astype(var.dtype)], axis=1), axis=0,
+                             return_counts=True)
+    h = var.shape[1]
+    freq = np.zeros(len(trees))
+    for row, count in zip(rows, counts, strict=True):
+        freq[trees.index(_read_tree(row[:h], row[h:]))] += count / (len(var) - 1000)
+    np.testing.assert_allclose(freq, exact, atol=0.015, err_msg=f"trees {trees}")
+
+
 @dataclasses.dataclass(frozen=True)
 class _UnitNoise(OutcomeFamily):
     """Gaussian with the noise variance held at 1: the step's only moves are the forests'."""
@@ -261,7 +338,8 @@ def _prior_only_chains(config: BCFConfig, chains: int, iterations: int):
                        tau0_prior_var=jnp.array([0.0, 1.0, 1.0], jnp.float32),
                        nu=jnp.float32(3.0), lam=jnp.float32(0.5))
     spec = ChannelSpec(mu=ForestPrior(config.max_depth, config.mu_alpha, config.mu_beta, 0.0),
-                       tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0), family=GAUSSIAN,
+                       tau=ForestPrior(config.max_depth, config.tau_alpha, config.tau_beta, 0.0, 0.0,
+                                       config.tau_leaf_dof), family=GAUSSIAN,
                        leaf_scale_shape=config.leaf_scale_shape if config.sample_leaf_scales else None,
                        rescale_leaves=config.rescale_leaves)
 
@@ -307,3 +385,34 @@ def test_prior_predictive_of_a_channel_step(sampled, shape, rescale):
         np.testing.assert_array_equal(mu_var, np.float32(0.3))
         np.testing.assert_array_equal(tau_var, np.float32(0.05))
 
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["fixed-scale", "sampled-scale"])
+def test_prior_predictive_of_student_treatment_leaves(sampled):
+    # No visitor in the likelihood: a treatment leaf is sqrt(v) times a Student-t with tau_leaf_dof
+    # degrees of freedom (its tail scale integrated out), and v keeps its own prior.
+    dof = 3.0
+    config = BCFConfig(mu_trees=8, tau_trees=4, max_depth=3, sample_leaf_scales=sampled, tau_leaf_dof=dof)
+    _, _, tau_var, _, tau_leaf, _, tau_used = _prior_only_chains(config, 3000, 40)
+    assert stats.kstest(tau_leaf / np.sqrt(tau_used), stats.t(dof).cdf).pvalue > 0.001
+    # A normal leaf would fail here: its tails are far lighter than a t with 3 degrees of freedom.
+    assert stats.kstest(tau_leaf / np.sqrt(tau_used), "norm").pvalue < 0.001
+    if sampled:
+        shape = config.leaf_scale_shape
+        assert stats.kstest(tau_var, stats.invgamma(shape, scale=(shape - 1) * 0.05).cdf).pvalue > 0.001
+
+
+def test_student_leaves_are_a_validated_setting():
+    assert BCFConfig().tau_leaf_dof is None
+    assert BCFConfig(tau_leaf_dof=3).tau_leaf_dof == 3.0
+    assert _spec(BCFConfig(tau_leaf_dof=3), GAUSSIAN).tau.tail_dof == 3.0
+    for bad in (0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="tau_leaf_dof"):
+            BCFConfig(tau_leaf_dof=bad)
+    for other in ({"warm_start": 2}, {"rescale_leaves": True}, {"change_probability": 0.3}):
+        with pytest.raises(ValueError, match="tau_leaf_dof.*Fix"):
+            BCFConfig(tau_leaf_dof=3, **other)
+    with pytest.raises(ValueError, match="sweep_student"):  # a t forest through the normal sweep
+        sweep(jax.random.PRNGKey(0), empty_forest(1, 2, 1), jnp.ones((1, 4), jnp.int32), jnp.zeros(4),
+              SweepData(jnp.zeros((1, 4), jnp.uint8), jnp.zeros(4, jnp.int32), jnp.ones(4), jnp.array([2]),
+                        jnp.array([0.1])), jnp.float32(1.0), ForestPrior(2, 0.95, 2.0, 0.0, 0.0, 3.0))
