@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from rows import machine, parse_override
+from rows import add_data_set_arguments, machine, parse_override
 from scipy.special import ndtri
 
 #: A share of visitors with exactly zero true effect at least this large (and at most 1 minus it)
@@ -99,14 +99,9 @@ def channel_rows(result, truth_bundle, j: int, groups: np.ndarray, names: list[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario")
-    parser.add_argument("--k", type=int, default=2)
-    parser.add_argument("--profile", default="stress")
-    parser.add_argument("--n", type=int, default=50_000)
+    add_data_set_arguments(parser, profile="stress")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--systems", nargs="+", default=["pytyche"], choices=["pytyche", "stochtree"])
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="BCFConfig overrides for pytyche, e.g. sample_leaf_scales=false")
     opts = parser.parse_args()
 
     import pandas as pd

@@ -14,7 +14,7 @@ import json
 import time
 
 import numpy as np
-from rows import parse_override
+from rows import add_data_set_arguments, parse_override
 
 import pytyche_core as pt
 from pytyche_core.benchmarking.peers import as_estimate
@@ -24,13 +24,8 @@ from pytyche_core.simulate import scenario
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario")
-    parser.add_argument("--k", type=int, default=2)
-    parser.add_argument("--profile", default="realistic")
-    parser.add_argument("--n", type=int, default=50_000)
+    add_data_set_arguments(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="BCFConfig overrides, e.g. change_probability=0.4")
     opts = parser.parse_args()
     overrides = dict(parse_override(o) for o in opts.overrides)
     observed, truth = pt.simulate(scenario(opts.scenario, k=opts.k, profile=opts.profile).config(opts.n, seed=0))

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from rows import parse_override
+from rows import add_data_set_arguments, parse_override
 
 import pytyche_core as pt
 from pytyche_core.benchmarking.peers import as_estimate
@@ -29,12 +29,8 @@ from pytyche_core.simulate import scenario
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario")
-    parser.add_argument("--k", type=int, default=2)
-    parser.add_argument("--profile", default="realistic")
-    parser.add_argument("--n", type=int, default=50_000)
+    add_data_set_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
     config = pt.BCFConfig(**dict(parse_override(o) for o in args.overrides))
     observed, truth = pt.simulate(scenario(args.scenario, k=args.k, profile=args.profile).config(args.n, seed=args.seed))

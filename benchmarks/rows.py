@@ -1,5 +1,5 @@
 """What the catalog scripts print (one JSON line per measured fit, then the means per group) and read
-(``--set NAME=VALUE`` overrides of ``BCFConfig``)."""
+(one catalog data set's arguments, ``--set NAME=VALUE`` overrides of ``BCFConfig``)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,14 @@ def parse_override(text: str) -> tuple[str, float | int | bool | None]:
         return name, None
     number = float(value)
     return name, int(number) if number.is_integer() and "." not in value else number
+
+
+def add_data_set_arguments(parser, *, profile: str = "realistic") -> None:
+    """The arguments that name one catalog data set and our fit's settings: ``scenario``, ``--k``,
+    ``--profile``, ``--n``, ``--set NAME=VALUE`` (the caller adds its seed or seeds)."""
+    parser.add_argument("scenario")
+    parser.add_argument("--k", type=int, default=2)
+    parser.add_argument("--profile", default=profile)
+    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="BCFConfig overrides for pytyche, e.g. burn_in=400")
