@@ -47,8 +47,9 @@ class BCFConfig:
       degrees of freedom instead of normal: each leaf N(0, v lam) with its own tail scale
       lam ~ IG(dof / 2, dof / 2), so most leaves stay small while a few (a small group with a large
       effect) escape the shrinkage one shared variance imposes (docs/concepts/sampler-math.md §3g).
-      None (the default) keeps normal leaves. Not yet combined with ``warm_start``,
-      ``rescale_leaves`` or change moves.
+      None (the default) keeps normal leaves. Measured at 3: better where effects are large and sit
+      in a few segments, worse at realistic effect sizes (docs/benchmarks.md, "Student-t treatment
+      leaves"). Not yet combined with ``warm_start``, ``rescale_leaves`` or change moves.
     - ``tau_sweeps``: passes over the treatment side (its trees, alpha, leaf variances) in each
       iteration, after the one pass over the prognostic forest. Each pass leaves the posterior
       invariant, so more passes only move the treatment forest faster per iteration, at about a
