@@ -28,9 +28,8 @@ import resource
 import time
 
 import numpy as np
-from accuracy import parse_override
 from isolation import in_own_process
-from rows import machine
+from rows import machine, parse_override
 
 from pytyche_core.benchmarking import as_estimate, score
 from pytyche_core.benchmarking.peers import (
