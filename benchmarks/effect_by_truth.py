@@ -32,6 +32,8 @@ import numpy as np
 from rows import add_data_set_arguments, machine, parse_override
 from scipy.special import ndtri
 
+from pytyche_core.benchmarking import quartile_groups
+
 #: A share of visitors with exactly zero true effect at least this large (and at most 1 minus it)
 #: makes the groups null / affected instead of quartiles of the truth.
 NULL_SHARE = 0.05
@@ -44,8 +46,7 @@ def truth_groups(truth: np.ndarray) -> tuple[np.ndarray, list[str]]:
         return np.where(null, 0, 1), ["null", "affected"]
     if np.ptp(truth) < 1e-12:  # `constant`: one group, whose spread is all invented
         return np.zeros(truth.shape, int), ["all"]
-    edges = np.quantile(truth, [0.25, 0.5, 0.75])
-    return np.searchsorted(edges, truth, side="right"), ["q1", "q2", "q3", "q4"]
+    return quartile_groups(truth), ["q1", "q2", "q3", "q4"]
 
 
 def group_rows(effects: np.ndarray, truth: np.ndarray) -> list[dict]:

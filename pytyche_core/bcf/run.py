@@ -145,15 +145,15 @@ def init_state(key: jax.Array, data: ChannelData, config: BCFConfig, n_arms: int
     n = data.target.shape[0]
     latent = family.start(key, data.offset, data.target)
     dtype = _node_dtype(config.max_depth)
+    tau = empty_forest(config.tau_trees, config.max_depth, n_arms)
     return ChannelState(
         mu=empty_forest(config.mu_trees, config.max_depth, 1),
-        tau=empty_forest(config.tau_trees, config.max_depth, n_arms),
+        tau=tau,
         mu_nodes=jnp.ones((config.mu_trees, n), dtype), tau_nodes=jnp.ones((config.tau_trees, n), dtype),
         latent=latent, residual=latent - data.offset, sigma2=jnp.float32(1.0), mu_fit=jnp.zeros(n, jnp.float32),
         mu_leaf_var=data.mu_prior_var, tau_leaf_var=data.tau_prior_var,
         tau0=jnp.zeros(n_arms, jnp.float32), tau_alpha=jnp.float32(config.tau_alpha), tau_fit=jnp.zeros(n, jnp.float32),
-        tau_tails=None if config.tau_leaf_dof is None
-        else jnp.ones((config.tau_trees, 2 ** (config.max_depth + 1)), jnp.float32))
+        tau_tails=None if config.tau_leaf_dof is None else jnp.ones(tau.leaf.shape[:2], jnp.float32))  # per slot
 
 
 @functools.partial(jax.jit, static_argnames=("config", "n_arms", "family", "mesh"))

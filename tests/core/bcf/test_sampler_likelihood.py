@@ -176,8 +176,8 @@ def test_the_chain_visits_every_tree_at_its_exact_posterior(n_bins, arms, p_chan
 def _exact_tree_posterior_student(table, bins, column, r, prior_var, sigma2: float, dof: float) -> np.ndarray:
     """Posterior over ``table``'s trees with Student-t leaves: a leaf's value is N(0, v lam) with
     lam ~ IG(dof / 2, dof / 2) shared by its columns; lam integrated out per leaf by quadrature.
-    Leaves own disjoint visitors, so the likelihood is a product over leaves of
-    integral exp(sum_c l(n_c, S_c; v_c lam)) p(lam) dlam, relative to every leaf value at 0."""
+    Leaves own disjoint visitors, so the likelihood is a product over leaves of the integral over
+    lam of scipy's normal density of the leaf's residuals (``_log_mvn``), relative to value 0."""
     def in_box(box):
         return np.all([(bins[:, v] >= lo) & (bins[:, v] <= hi) for v, (lo, hi) in enumerate(box)], axis=0)
 
@@ -186,20 +186,21 @@ def _exact_tree_posterior_student(table, bins, column, r, prior_var, sigma2: flo
 
     def log_leaf(box):
         members = in_box(box)
-        n = np.array([(members & (column == c)).sum() for c in active], float)
-        total = np.array([r[members & (column == c)].sum() for c in active])
+        parts = [r[members & (column == c)] for c in active]
+        nulls = [float(stats.norm(0, np.sqrt(sigma2)).logpdf(part).sum()) for part in parts]
 
-        def gain(lam):  # sum over columns of l(n, S) at variance v lam (docs/concepts/sampler-math.md §2)
-            v = prior_var[active] * lam
-            return float((-0.5 * np.log1p(n * v / sigma2) + total**2 * v / (2 * sigma2 * (sigma2 + n * v))).sum())
+        def log_lik(lam):  # the leaf's columns share lam; each column its own value N(0, v_c lam)
+            return sum(_log_mvn(part, sigma2, [np.ones(len(part))], prior_var[c] * lam) - null
+                       for part, c, null in zip(parts, active, nulls, strict=True) if len(part))
 
         # Scale by the integrand's peak over a grid so quad sees values near 1.
-        grid = np.geomspace(1e-3, 1e3, 400)
-        peak = max(gain(g) for g in grid)
-        value, _ = integrate.quad(lambda lam: np.exp(gain(lam) - peak) * lam_prior.pdf(lam), 0, np.inf, limit=200)
+        peak = max(log_lik(g) for g in np.geomspace(1e-3, 1e3, 60))
+        value, _ = integrate.quad(lambda lam: np.exp(log_lik(lam) - peak) * lam_prior.pdf(lam), 0, np.inf,
+                                  limit=200)
         return peak + np.log(value)
 
-    log_post = np.array([np.log(prior) + sum(log_leaf(box) for box in leaves) for _, prior, leaves in table])
+    boxes = {box: log_leaf(box) for _, _, leaves in table for box in leaves}
+    log_post = np.array([np.log(prior) + sum(boxes[box] for box in leaves) for _, prior, leaves in table])
     exact = np.exp(log_post - log_post.max())
     return exact / exact.sum()
 
