@@ -25,14 +25,17 @@ from pytyche_core.simulate import SimulatedRounds, scenario
 EXPERIMENTS_FILE = Path(__file__).resolve().parent.parent / "experiments.yaml"
 
 
+_LIBRARY = pt.BCFConfig()
+
+
 class FitSettings(dg.Config):
     """The ``BCFConfig`` fields a pipeline run may want to change (defaults: the library's)."""
 
-    mu_trees: int = 200
-    tau_trees: int = 50
-    burn_in: int = 200
-    draws: int = 100
-    chains: int = 2
+    mu_trees: int = _LIBRARY.mu_trees
+    tau_trees: int = _LIBRARY.tau_trees
+    burn_in: int = _LIBRARY.burn_in
+    draws: int = _LIBRARY.draws
+    chains: int = _LIBRARY.chains
 
     def fit_config(self) -> pt.BCFConfig:
         return pt.BCFConfig(mu_trees=self.mu_trees, tau_trees=self.tau_trees, burn_in=self.burn_in,

@@ -31,6 +31,15 @@ class BCFConfig:
     - ``max_bins``: bins per covariate (quantiles; at most 255 cut points).
     - ``min_leaf_size``: a grow leaving a child with fewer visitors is rejected.
     - ``burn_in``, ``draws``, ``chains``, ``thin``: MCMC length (per chain) and thinning.
+    - ``hold_scales``: burn-in iterations during which the sampled leaf variances and the treatment
+      forest's alpha stay at their prior values. None (the default) holds them through half the
+      burn-in; a number holds them that many iterations, rounded up to whole blocks of
+      ``chunk * thin`` and at most half the burn-in. From the empty start every leaf is near 0 and
+      a variance drawn from them would follow them down, but a few dozen iterations are enough
+      for the trees to carry the fit, and the variances mix more slowly than the effects: with a
+      short burn-in, ``hold_scales=25`` leaves them more of it (``burn_in=100, draws=50,
+      hold_scales=25`` matched the default's accuracy at realistic effect sizes in half the
+      sweeps; docs/benchmarks.md, "Half the sweeps, and when the leaf variances start").
     - ``mu_leaf_scale``, ``tau_leaf_scale``: multiply the default leaf prior variances.
     - ``warm_start``: grow-from-root sweeps (XBART) before the MCMC burn-in; each regrows every
       tree from its root, so the chains start where the data are. Never kept as draws.
@@ -84,6 +93,7 @@ class BCFConfig:
     max_bins: int = 255
     min_leaf_size: int = 5
     burn_in: int = 200
+    hold_scales: int | None = None
     draws: int = 100
     chains: int = 2
     thin: int = 1
@@ -110,6 +120,8 @@ class BCFConfig:
                               ("burn_in", 0), ("warm_start", 0), ("tau_sweeps", 1), ("draws", 1), ("chains", 1),
                               ("thin", 1), ("chunk", 1)):
             set_field(self, name, integer(owner, name, getattr(self, name), minimum=minimum))
+        if self.hold_scales is not None:
+            set_field(self, "hold_scales", integer(owner, "hold_scales", self.hold_scales, minimum=0))
         if self.max_depth > 10:
             raise fail(owner, "max_depth", f"{self.max_depth} > 10", "BCF trees are shallow; use <= 10")
         max_bins = integer(owner, "max_bins", self.max_bins, minimum=2)

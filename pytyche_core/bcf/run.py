@@ -225,6 +225,17 @@ def _warm_start(states: ChannelState, key: jax.Array, data: ChannelData, *, spec
     return over_chains(one_chain, mesh, (True, True, False))(states, keys, data)
 
 
+def scale_hold_blocks(config: BCFConfig) -> int:
+    """Blocks of burn-in whose leaf variances and alpha stay at their prior values.
+
+    From the empty start every leaf is near 0 and a variance sampled from them would follow them
+    down and stay there, so they are held through half the burn-in, or through the first
+    ``config.hold_scales`` iterations (whole blocks) where that is set and shorter."""
+    per_block = config.chunk * config.thin
+    half = -(-config.burn_in // per_block) // 2
+    return half if config.hold_scales is None else min(-(-config.hold_scales // per_block), half)
+
+
 def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, progress: bool = False,
                 label: str = "fit", prior_only: bool = False) -> ChannelDraws:
     """Burn in and sample ``config.chains`` chains of one channel; draws come back on the host."""
@@ -257,10 +268,9 @@ def run_channel(inputs: ChannelInputs, config: BCFConfig, key: jax.Array, *, pro
         from tqdm.auto import tqdm
         bar = tqdm(total=(burn_blocks + draw_blocks) * per_block, desc=label, unit="it")
     block_keys = jax.random.split(k_run, burn_blocks + draw_blocks)
+    hold_blocks = scale_hold_blocks(config)
     for b in range(burn_blocks + draw_blocks):
-        # Sampled leaf variances start moving halfway through burn-in: from the empty start every
-        # leaf is near 0 and a variance sampled from them would follow them down and stay there.
-        sample_scales = np.bool_(b >= burn_blocks // 2)
+        sample_scales = np.bool_(b >= hold_blocks)
         states, kept, acc = _block(states, block_keys, np.int32(b), data, np.bool_(b >= burn_blocks),
                                    sample_scales, spec=spec, chunk=config.chunk, thin=config.thin, mesh=mesh)
         acceptance.append((float(acc.mu.mean()), float(acc.tau.mean())))  # over chains

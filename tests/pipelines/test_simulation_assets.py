@@ -170,6 +170,12 @@ def test_a_bad_experiment_is_refused_when_it_is_built(bad):
         SimulatedExperiment(**{**EXPERIMENT, **bad})
 
 
+def test_fit_settings_left_alone_are_the_librarys_defaults():
+    fields = ("mu_trees", "tau_trees", "burn_in", "draws", "chains")
+    spec = SimulatedExperiment(**{name: value for name, value in EXPERIMENT.items() if name not in fields})
+    assert spec.fit_config() == pt.BCFConfig()
+
+
 def test_a_bad_spec_file_names_the_file_and_the_entry(tmp_path):
     path = tmp_path / "experiments.yaml"
     path.write_text("experiments:\n  - experiment_id: a\n    scenario: nope\n")
